@@ -1,0 +1,91 @@
+/**
+ * The typed configuration object. It is built once from the flat key/value entries, validated as a
+ * whole, deep-frozen, and passed to whatever needs it; nothing else reads the config file.
+ */
+import { fail } from '../errors.js';
+import type { LogLevel } from '../log.js';
+import { findKeySpec, KEYS, MAX_USERS } from './schema.js';
+import { parseBoolean, parseInterval, parsePort, parseScaled } from './values.js';
+
+export interface Config {
+  readonly api: {
+    readonly restful: {
+      readonly authorization: 'basic' | 'noauth';
+      /** User name → password, for HTTP Basic. */
+      readonly users: Readonly<Record<string, string>>;
+      readonly newsinceTimeoutMs: number;
+    };
+  };
+  readonly rhizome: {
+    readonly enable: boolean;
+    readonly httpEnable: boolean;
+    readonly port: number;
+    /** undefined = unlimited. */
+    readonly databaseSize: bigint | undefined;
+    readonly minFreeSpace: bigint;
+    readonly maxBlobSize: number;
+    readonly reliableClock: boolean;
+  };
+  readonly log: { readonly level: LogLevel };
+}
+
+export type ConfigEntries = ReadonlyMap<string, string>;
+
+/** Throws CONFIG_UNKNOWN_KEY or CONFIG_INVALID_VALUE (naming the key) for one entry. */
+export function validateEntry(key: string, value: string): void {
+  const spec = findKeySpec(key);
+  if (!spec) fail('CONFIG_UNKNOWN_KEY', { arg: key });
+  try {
+    spec.validate(value);
+  } catch (err) {
+    fail('CONFIG_INVALID_VALUE', { arg: `${key}: ${(err as Error).message}` });
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates every entry and builds the frozen Config, defaults filled in. */
+export function buildConfig(entries: ConfigEntries): Config {
+  for (const [key, value] of entries) validateEntry(key, value);
+  const get = (key: string): string => {
+    const value = entries.get(key) ?? KEYS.find((k) => k.key === key)?.default;
+    if (value === undefined) throw new Error(`no default for ${key}`);
+    return value;
+  };
+
+  const users: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    const m = /^api\.restful\.users\.([^.]+)\.password$/.exec(key);
+    if (m) users[m[1]!] = value;
+  }
+  if (Object.keys(users).length > MAX_USERS) {
+    fail('CONFIG_INVALID_VALUE', { arg: `api.restful.users: at most ${MAX_USERS} users` });
+  }
+
+  const databaseSize = entries.get('rhizome.database_size');
+  return deepFreeze<Config>({
+    api: {
+      restful: {
+        authorization: get('api.restful.authorization').trim().toLowerCase() === 'noauth' ? 'noauth' : 'basic',
+        users,
+        newsinceTimeoutMs: parseInterval(get('api.restful.newsince_timeout')),
+      },
+    },
+    rhizome: {
+      enable: parseBoolean(get('rhizome.enable')),
+      httpEnable: parseBoolean(get('rhizome.http.enable')),
+      port: parsePort(get('rhizome.http.port')),
+      databaseSize: databaseSize === undefined ? undefined : parseScaled(databaseSize),
+      minFreeSpace: parseScaled(get('rhizome.min_free_space')),
+      maxBlobSize: Number(parseScaled(get('rhizome.max_blob_size'))),
+      reliableClock: parseBoolean(get('rhizome.reliable_clock')),
+    },
+    log: { level: get('log.level').trim().toLowerCase() as LogLevel },
+  });
+}

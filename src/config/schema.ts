@@ -1,0 +1,107 @@
+/**
+ * Every configuration key Tendril knows, with its syntax, default and meaning. The keys are the
+ * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
+ */
+import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
+
+export interface KeySpec {
+  /** The key, with `*` standing for a user-chosen name segment. */
+  readonly key: string;
+  readonly doc: string;
+  /** Throws an Error saying what was expected when `text` is not a valid value. */
+  readonly validate: (text: string) => void;
+  readonly default?: string;
+  /** Printed as `********` by `config list`. */
+  readonly secret?: boolean;
+}
+
+export const USER_NAME_RE = /^[A-Za-z0-9_.-]{1,24}$/;
+export const MAX_USERS = 10;
+const MAX_PASSWORD = 49;
+
+function password(text: string): void {
+  if (text.length > MAX_PASSWORD) throw new Error(`a password is at most ${MAX_PASSWORD} characters`);
+  if (/[\0\r\n]/.test(text)) throw new Error('a password cannot contain NUL, CR or LF');
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const KEYS: readonly KeySpec[] = [
+  {
+    key: 'api.restful.authorization',
+    doc: 'basic: REST clients must send the credentials of a configured user; noauth: no credentials are checked.',
+    validate: parseChoice(['basic', 'noauth']),
+    default: 'basic',
+  },
+  {
+    key: 'api.restful.users.*.password',
+    doc: 'The password of REST user NAME (HTTP Basic). At most 10 users; NAME is 1 to 24 of A-Z a-z 0-9 _ . -',
+    validate: password,
+    secret: true,
+  },
+  {
+    key: 'api.restful.newsince_timeout',
+    doc: 'How long a newsince long-poll stays open, from the start of the request: seconds, or with a unit s, m, h, d, w.',
+    validate: parseInterval,
+    default: '60',
+  },
+  {
+    key: 'rhizome.enable',
+    doc: 'When off, every Rhizome, MeshMS and MeshMB REST path answers 404.',
+    validate: parseBoolean,
+    default: '1',
+  },
+  {
+    key: 'rhizome.http.enable',
+    doc: 'When off, the Rhizome, MeshMS and MeshMB REST paths answer 404 (the keyring API stays).',
+    validate: parseBoolean,
+    default: '1',
+  },
+  {
+    key: 'rhizome.http.port',
+    doc: 'The REST port. If it is busy the next free port up to 100 above is used; 0 picks any free port.',
+    validate: parsePort,
+    default: '4110',
+  },
+  {
+    key: 'rhizome.database_size',
+    doc: 'Largest size of the Rhizome store in bytes (suffixes k=10^3, K=2^10, m, M, g, G, t, T, p, P); unset = unlimited.',
+    validate: (t) => parseScaled(t),
+  },
+  {
+    key: 'rhizome.min_free_space',
+    doc: 'Disk space the Rhizome store leaves free, in bytes (scaled like database_size).',
+    validate: (t) => parseScaled(t),
+    default: '100M',
+  },
+  {
+    key: 'rhizome.max_blob_size',
+    doc: 'Payloads up to this size are kept inside the database; larger ones are files.',
+    validate: (t) => parseScaled(t, 2n ** 32n - 1n),
+    default: '128K',
+  },
+  {
+    key: 'rhizome.reliable_clock',
+    doc: 'When off, MeshMS and MeshMB messages carry no TIME records.',
+    validate: parseBoolean,
+    default: '1',
+  },
+  {
+    key: 'log.level',
+    doc: 'Least severe log level written: trace, debug, info, warn, error, fatal or silent.',
+    validate: parseChoice(LOG_LEVELS),
+    default: 'info',
+  },
+];
+
+/** The spec of `key`, matching `*` segments against user names. */
+export function findKeySpec(key: string): KeySpec | undefined {
+  const segments = key.split('.');
+  return KEYS.find((spec) => {
+    const pattern = spec.key.split('.');
+    return (
+      pattern.length === segments.length &&
+      pattern.every((p, i) => (p === '*' ? USER_NAME_RE.test(segments[i]!) : p === segments[i]))
+    );
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * The one error type of Tendril and its catalogue.
+ *
+ * Every failure a client can see has an entry here: a stable code, the HTTP status and the reason
+ * phrase that goes on the status line and into `http_status_message`. Reason phrases follow the
+ * Serval REST API word for word where it has one (spec §1.11.2, §2, §3, §4), because clients match
+ * on them. The HTTP layer turns a TendrilError into a JSON result in exactly one place
+ * (src/http/respond.ts); anything that is not a TendrilError becomes an opaque 500.
+ */
+
+/** A reason phrase, or a function that builds one from a single client-visible argument. */
+type Message = string | ((arg: string) => string);
+
+interface Entry {
+  readonly status: number;
+  readonly message: Message;
+}
+
+const part = (what: string) => (name: string) => `${what} "${name}" form part`;
+
+export const CATALOGUE = {
+  // Framing and protocol (spec §1.3 – §1.6)
+  HTTP_BAD_REQUEST: { status: 400, message: 'Bad Request' },
+  HTTP_TOO_MANY_PARAMETERS: { status: 400, message: 'Too many query parameters' },
+  HTTP_BODY_NOT_ALLOWED: { status: 400, message: (m: string) => `${m} request must not have a body` },
+  HTTP_MISSING_CONTENT_TYPE: { status: 400, message: 'Missing Content-Type header' },
+  HTTP_MALFORMED_CONTENT_TYPE: { status: 400, message: 'Malformed Content-Type header' },
+  HTTP_MISSING_BOUNDARY: { status: 400, message: 'Missing multipart boundary parameter' },
+  HTTP_MALFORMED_RANGE: { status: 400, message: 'Malformed Range header' },
+  HTTP_MALFORMED_AUTHORIZATION: { status: 400, message: 'Malformed Authorization header' },
+  HTTP_MALFORMED_ORIGIN: { status: 400, message: 'Malformed Origin header' },
+  HTTP_BAD_CONTENT_LENGTH: { status: 400, message: 'Bad content length' },
+  HTTP_NOT_FOUND: { status: 404, message: 'Not Found' },
+  HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
+  HTTP_LENGTH_REQUIRED: { status: 411, message: 'Length Required' },
+  HTTP_URI_TOO_LONG: { status: 414, message: 'Request-URI Too Long' },
+  HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
+  HTTP_RANGE_NOT_SATISFIABLE: { status: 416, message: 'Requested Range Not Satisfiable' },
+  HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
+  HTTP_REQUEST_TIMEOUT: { status: 408, message: 'Request Timeout' },
+
+  // Access control (spec §1.10)
+  ACCESS_NOT_LOCAL: { status: 403, message: 'Forbidden' },
+  ACCESS_ORIGIN_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  ACCESS_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  ACCESS_READ_ONLY: { status: 403, message: 'Forbidden: read-only credentials' },
+
+  // Multipart form parts (spec §1.7, §1.8)
+  FORM_MISSING_FIRST_BOUNDARY: { status: 400, message: 'Malformed multipart: missing first boundary' },
+  FORM_MISSING_END_BOUNDARY: { status: 400, message: 'Malformed multipart: missing end boundary' },
+  FORM_MALFORMED_PART_HEADER: { status: 400, message: 'Malformed multipart: invalid part header' },
+  FORM_DUPLICATE_PART_HEADER: { status: 400, message: 'Malformed multipart: duplicate part header' },
+  FORM_PART_HEADER_TOO_LARGE: { status: 400, message: 'Malformed multipart: part header too large' },
+  FORM_MISSING_DISPOSITION: { status: 415, message: 'Missing Content-Disposition header' },
+  FORM_UNSUPPORTED_DISPOSITION: { status: 415, message: (t: string) => `Unsupported Content-Disposition: ${t}` },
+  FORM_UNSUPPORTED_PART: { status: 400, message: part('Unsupported') },
+  FORM_UNSUPPORTED_PART_415: { status: 415, message: part('Unsupported') },
+  FORM_DUPLICATE_PART: { status: 400, message: part('Duplicate') },
+  FORM_MISSING_PART: { status: 400, message: part('Missing') },
+  FORM_SPURIOUS_PART: { status: 400, message: part('Spurious') },
+  FORM_INVALID_PART: { status: 400, message: part('Invalid') },
+  FORM_EMPTY_PART: { status: 400, message: part('Invalid (empty)') },
+  FORM_PART_OVERFLOW: { status: 400, message: part('Overflow in') },
+  FORM_UNSUPPORTED_PART_TYPE: { status: 415, message: part('Unsupported Content-Type in') },
+  FORM_MISSING_PART_TYPE: { status: 400, message: (t: string) => `Missing Content-Type: ${t}` },
+  FORM_UNSUPPORTED_CONTENT_TYPE: { status: 415, message: (t: string) => `Unsupported Content-Type: ${t}` },
+  FORM_MISSING_CHARSET: { status: 400, message: (t: string) => `Missing charset Content-Type: ${t}` },
+  FORM_UNSUPPORTED_CHARSET: { status: 415, message: (t: string) => `Unsupported charset Content-Type: ${t}` },
+
+  // Keyring (spec §2)
+  KEYRING_IDENTITY_NOT_FOUND: { status: 404, message: 'Identity not found' },
+  KEYRING_INVALID_DID: { status: 400, message: 'Invalid DID' },
+  KEYRING_INVALID_NAME: { status: 400, message: 'Invalid Name' },
+  KEYRING_CREATE_FAILED: { status: 500, message: 'Could not create identity' },
+  KEYRING_STORE_FAILED: { status: 500, message: 'Could not store new identity' },
+  KEYRING_ERASE_FAILED: { status: 500, message: 'Could not erase removed identity' },
+  KEYRING_FILE_CORRUPT: { status: 500, message: 'Keyring file is corrupt' },
+  KEYRING_DUMP_MALFORMED: { status: 400, message: (why: string) => `Malformed keyring dump: ${why}` },
+  KEYRING_UNSUPPORTED_KEY: { status: 400, message: (why: string) => `Unsupported keyring entry: ${why}` },
+
+  // Rhizome
+  // A manifest that does not parse (§7.3.1): bundle status 4 INVALID. The detail goes in `cause`.
+  RHIZOME_MANIFEST_INVALID: { status: 422, message: 'Invalid manifest' },
+
+  // Node-level
+  SERVICE_DISABLED: { status: 404, message: 'Not Found' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
+  INTERNAL: { status: 500, message: 'Internal Server Error' },
+
+  // Configuration and command line (never sent over HTTP, but kept in one catalogue)
+  CONFIG_UNKNOWN_KEY: { status: 400, message: (key: string) => `Unknown configuration key: ${key}` },
+  CONFIG_INVALID_VALUE: { status: 400, message: (why: string) => `Invalid configuration value: ${why}` },
+  CONFIG_FILE_MALFORMED: { status: 400, message: (why: string) => `Malformed configuration file: ${why}` },
+  INSTANCE_LOCKED: { status: 423, message: (why: string) => `Instance is in use: ${why}` },
+  NODE_NOT_RUNNING: { status: 503, message: 'The node is not running' },
+  USAGE: { status: 400, message: (why: string) => why },
+} as const satisfies Record<string, Entry>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+/** A value that can appear as a member of a JSON result (rendered by src/http/json.ts). */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue | undefined };
+
+export interface ErrorOptions {
+  /** The single argument of a parameterised message (a part name, a field). Never a secret. */
+  readonly arg?: string;
+  /** Replaces the catalogue message entirely (used where the spec gives a more specific reason). */
+  readonly reason?: string;
+  /** Extra members appended to the JSON result, in order (spec §1.11.3). */
+  readonly members?: ReadonlyArray<readonly [string, JsonValue]>;
+  /** Extra response headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** What went wrong inside, for the log only. */
+  readonly cause?: unknown;
+}
+
+export class TendrilError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly reason: string;
+  readonly members: ReadonlyArray<readonly [string, JsonValue]>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, options: ErrorOptions = {}) {
+    const entry: Entry = CATALOGUE[code];
+    const reason =
+      options.reason ??
+      (typeof entry.message === 'function' ? entry.message(options.arg ?? '') : entry.message);
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TendrilError';
+    this.code = code;
+    this.status = entry.status;
+    this.reason = reason;
+    this.members = options.members ?? [];
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Throws the catalogue error `code`. */
+export function fail(code: ErrorCode, options?: ErrorOptions): never {
+  throw new TendrilError(code, options);
+}
+
+/** True for a TendrilError, also across module copies (checked by name, not instanceof). */
+export function isTendrilError(err: unknown): err is TendrilError {
+  return err instanceof Error && err.name === 'TendrilError' && 'code' in err && 'status' in err;
+}

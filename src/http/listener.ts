@@ -1,0 +1,108 @@
+/**
+ * HTTP listeners: a TCP listener for clients and the owner-only Unix control socket, both serving
+ * a Pipeline. Errors Node's parser finds before a request exists (oversized headers, a garbage
+ * request line, a truncated request) are answered here as JSON results, never left to Node's
+ * bare defaults, and never crash the process.
+ */
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { TendrilError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { IDLE_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADER_COUNT } from './limits.js';
+import type { Pipeline } from './pipeline.js';
+import { rawErrorResponse } from './respond.js';
+
+
+const PARSER_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'HTTP_HEADERS_TOO_LARGE',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP_REQUEST_TIMEOUT',
+};
+
+export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: string): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // Uploads of any size are bounded by the idle timeout instead of a total time.
+      requestTimeout: 0,
+      headersTimeout: IDLE_TIMEOUT_MS,
+      keepAliveTimeout: 5_000,
+      // The reference serves HTTP/1.1 requests without a Host header; so does Tendril.
+      requireHostHeader: false,
+    },
+    pipeline.onRequest,
+  );
+  server.maxHeadersCount = MAX_HEADER_COUNT;
+  server.on('checkContinue', pipeline.onCheckContinue);
+  server.setTimeout(IDLE_TIMEOUT_MS, (socket: Socket) => socket.destroy());
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e = new TendrilError(PARSER_ERRORS[code] ?? 'HTTP_BAD_REQUEST');
+    log.info({ remote: socket.remoteAddress ?? 'local', status: e.status, parser: code }, 'request refused by parser');
+    const reply = rawErrorResponse(e, serverHeader);
+    // With pipelining, the garbage may follow a good request whose response is still being
+    // made: answer that one first, then the error, then close.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished) {
+      inFlight.once('finish', () => socket.end(reply));
+      inFlight.once('close', () => socket.end());
+    } else {
+      socket.end(reply);
+    }
+  });
+  return server;
+}
+
+export function listenTcp(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port, backlog: 511 }, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/**
+ * Listens on the first free port from `base` to `base + span` (the reference's rule, spec §1.1);
+ * port 0 asks the system for any free port.
+ */
+export async function listenFirstFree(server: Server, host: string, base: number, span = 100): Promise<number> {
+  if (base === 0) return listenTcp(server, host, 0);
+  for (let port = base; port <= Math.min(base + span, 65535); port++) {
+    try {
+      return await listenTcp(server, host, port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new Error(`no free port from ${base} to ${base + span}`);
+}
+
+/** Listens on a Unix socket that only the owner may connect to. */
+export function listenUnix(server: Server, path: string): Promise<void> {
+  // A socket file left by a process that died would make listen() fail; the caller holds the
+  // instance lock, so no live process owns it.
+  if (existsSync(path)) unlinkSync(path);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      chmodSync(path, 0o600);
+      resolve();
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * The request pipeline: every API request runs these steps in this order, the order of the
+ * reference (spec §1.6, §1.9, §1.10):
+ *
+ *   1. request line and target limits (431, 400 for >10 parameters, 414), credentials syntax (400)
+ *   2. body framing (400 / 415)
+ *   3. API family by path prefix (404), family disabled (404)
+ *   4. peer address (403), Origin (403), OPTIONS preflight (200), credentials (401)
+ *   5. route (404 / 405), scope of the credentials (403), body length for multipart routes (411)
+ *   6. the handler, whose result or error is written by src/http/respond.ts
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fail } from '../errors.js';
+import { redactUrl, type Logger } from '../log.js';
+import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
+import { readCredentials } from './credentials.js';
+import { Context } from './context.js';
+import { checkFraming, isUnframed } from './framing.js';
+import { MAX_HEADER_COUNT, MAX_REQUEST_LINE } from './limits.js';
+import { reply, sendError } from './respond.js';
+import type { Family, Router } from './router.js';
+import { parseTarget, reservationCost } from './target.js';
+
+export interface PipelineOptions {
+  readonly router: Router;
+  readonly policy: AccessPolicy;
+  readonly log: Logger;
+  /** Value of the Server header. */
+  readonly serverHeader: string;
+  /** False for a family that is switched off by configuration (it then answers 404). */
+  readonly familyEnabled: (family: Family) => boolean;
+  /** True for the owner-only control socket, which alone serves control routes. */
+  readonly control?: boolean;
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface Pipeline {
+  /** For the server's 'request' event. */
+  readonly onRequest: RequestListener;
+  /** For the server's 'checkContinue' event: `100 Continue` is sent only when the body is read. */
+  readonly onCheckContinue: RequestListener;
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { router, policy, log } = options;
+
+  function logCompletion(ctx: Context, res: ServerResponse): void {
+    // One line per request (STYLE 7): 5xx at error, the rest at info. Built only when written.
+    const level = res.statusCode >= 500 ? 'error' : 'info';
+    if (!log.isLevelEnabled(level)) return;
+    log[level](
+      {
+        remote: ctx.req.socket.remoteAddress ?? 'local',
+        method: ctx.method,
+        url: redactUrl(ctx.req.url ?? ''),
+        status: res.statusCode,
+        ms: Date.now() - ctx.startedAt,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      },
+      'request completed',
+    );
+  }
+
+  /**
+   * Runs the steps synchronously as far as they go: most requests (a list, an error) complete
+   * without a single promise, which keeps the per-request cost near bare node:http.
+   */
+  function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    const ctx = new Context(req, res, log, options.serverHeader, expectContinue);
+    res.once('close', () => {
+      ctx.closed();
+      logCompletion(ctx, res);
+    });
+    const method = ctx.method;
+    const rawUrl = req.url ?? '/';
+
+    try {
+      if (method.length + rawUrl.length + 11 > MAX_REQUEST_LINE) fail('HTTP_HEADERS_TOO_LARGE');
+      if (req.rawHeaders.length / 2 >= MAX_HEADER_COUNT) fail('HTTP_HEADERS_TOO_LARGE');
+      if (req.httpVersionMajor !== 1) fail('HTTP_BAD_REQUEST', { reason: 'Unsupported HTTP version' });
+      const credentials = readCredentials(req.headers);
+      const credentialCost =
+        credentials?.scheme === 'basic' ? reservationCost(credentials.user) + reservationCost(credentials.password) : 0;
+      const target = parseTarget(rawUrl, credentialCost);
+      ctx.path = target.path;
+      ctx.query = target.query;
+      ctx.contentType = checkFraming(req);
+      const unframed = isUnframed(req);
+
+      const family = router.family(target.path);
+      if (!family || !options.familyEnabled(family)) fail('HTTP_NOT_FOUND');
+
+      checkPeer(req, policy);
+      ctx.cors = corsHeaders(req, policy);
+      if (method === 'OPTIONS') {
+        reply(res, { kind: 'json', status: 200 }, ctx);
+        return;
+      }
+      if (!family.public) ctx.principal = authenticate(credentials, policy);
+
+      const match = router.match(method, target.path);
+      if (match.kind === 'wrong-method') {
+        fail(match.family.wrongMethod === 405 ? 'HTTP_METHOD_NOT_ALLOWED' : 'HTTP_NOT_FOUND');
+      }
+      if (match.kind === 'none' || (match.route.controlOnly && !options.control)) fail('HTTP_NOT_FOUND');
+      const { route } = match;
+      ctx.params = match.params;
+      if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
+
+      const result = route.handler(ctx);
+      if (result instanceof Promise) {
+        result.then(
+          (r) => reply(res, r, ctx),
+          (err: unknown) => sendError(res, err, ctx),
+        );
+      } else {
+        reply(res, result, ctx);
+      }
+    } catch (err) {
+      sendError(res, err, ctx);
+    }
+  }
+
+  const listener =
+    (expectContinue: boolean): RequestListener =>
+    (req, res) => {
+      try {
+        handle(req, res, expectContinue);
+      } catch (err) {
+        // handle() catches everything it can answer; this is the last line of defence.
+        log.error({ err }, 'request pipeline failed');
+        res.destroy();
+      }
+    };
+
+  return { onRequest: listener(false), onCheckContinue: listener(true) };
+}

@@ -1,0 +1,201 @@
+/**
+ * The one place that writes responses: every Result a handler returns, and every error, whatever
+ * threw it, goes out through here (STYLE: one error type turned into the JSON result in one place).
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { isTendrilError, TendrilError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow } from './json.js';
+import type { BodyResult, HeaderMap, JsonTable, Result } from './types.js';
+
+export const REASONS: Readonly<Record<number, string>> = {
+  100: 'Continue',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No Content',
+  206: 'Partial Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  411: 'Length Required',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Requested Range Not Satisfiable',
+  419: 'Authentication Timeout',
+  422: 'Unprocessable Entity',
+  423: 'Locked',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** The reference's default reason phrases (spec §1.11.2). */
+export function defaultReason(status: number): string {
+  return REASONS[status] ?? (status >= 400 ? 'A suffusion of yellow' : 'Unknown reason');
+}
+
+/**
+ * A reason phrase safe for the status line: client-supplied text (a form part name) can end up in
+ * a reason, and Node refuses control characters there, so they become spaces and anything
+ * outside Latin-1 becomes `?`.
+ */
+export function safeReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+  return reason.replace(/[\0-\x08\x0a-\x1f\x7f]/g, ' ').replace(/[^\0-\xff]/g, '?');
+}
+
+const JSON_TYPE = 'application/json';
+
+export interface ResponseContext {
+  readonly serverHeader: string;
+  /** CORS headers every response of this request carries, if it came from an allowed Origin. */
+  readonly cors: HeaderMap | undefined;
+  readonly log: Logger;
+}
+
+/**
+ * Writes the status line and headers: Content-Type, Content-Length (unless streaming), Server,
+ * CORS, then the result's own. One object is built per response: this runs for every request.
+ */
+function head(
+  res: ServerResponse,
+  rc: ResponseContext,
+  status: number,
+  reason: string | undefined,
+  contentType: string,
+  length: number | undefined,
+  extra: HeaderMap | undefined,
+): void {
+  const headers: Record<string, string | number> = { 'Content-Type': contentType };
+  if (length !== undefined) headers['Content-Length'] = length;
+  headers.Server = rc.serverHeader;
+  if (rc.cors) Object.assign(headers, rc.cors);
+  if (extra) Object.assign(headers, extra);
+  res.writeHead(status, safeReason(reason ?? defaultReason(status)), headers);
+}
+
+function sendJson(res: ServerResponse, rc: ResponseContext, status: number, reason: string | undefined, body: string, extra: HeaderMap | undefined): void {
+  head(res, rc, status, reason, JSON_TYPE, Buffer.byteLength(body, 'utf8'), extra);
+  // A string body goes out in one write with the header block.
+  res.end(body, 'utf8');
+}
+
+function isSyncIterable<T>(value: Iterable<T> | AsyncIterable<T>): value is Iterable<T> {
+  return Symbol.iterator in value;
+}
+
+function sendTable(res: ServerResponse, rc: ResponseContext, table: JsonTable): void | Promise<void> {
+  // A table already in memory goes out in one write with its length; anything else streams.
+  if (table.live || !isSyncIterable(table.rows)) return streamTable(res, rc, table);
+  let body = jsonTableHead(table.columns, table.prefix);
+  let first = true;
+  for (const row of table.rows) {
+    body += jsonTableRow(row, first);
+    first = false;
+  }
+  sendJson(res, rc, 200, undefined, body + JSON_TABLE_TAIL, table.headers);
+}
+
+async function streamTable(res: ServerResponse, rc: ResponseContext, table: JsonTable): Promise<void> {
+  head(res, rc, 200, undefined, JSON_TYPE, undefined, table.headers);
+  if (table.live) res.socket?.setTimeout(0); // a paused long-poll is not an idle connection
+  let pending = jsonTableHead(table.columns, table.prefix);
+  let first = true;
+  const flush = async (): Promise<void> => {
+    if (pending.length > 0 && !res.write(pending)) await once(res, 'drain');
+    pending = '';
+  };
+  if (table.live) await flush();
+  for await (const row of table.rows) {
+    if (res.destroyed) return;
+    pending += jsonTableRow(row, first);
+    first = false;
+    if (table.live || pending.length >= 16384) await flush();
+  }
+  if (!res.destroyed) res.end(pending + JSON_TABLE_TAIL);
+}
+
+function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult): void | Promise<void> {
+  head(res, rc, result.status, result.reason, result.contentType, result.length, result.headers);
+  if (Buffer.isBuffer(result.body)) {
+    res.end(result.body);
+    return;
+  }
+  return pipeline(result.body(), res);
+}
+
+/** Writes a handler's result; returns a promise only when the body streams. */
+export function send(res: ServerResponse, result: Result, rc: ResponseContext): void | Promise<void> {
+  switch (result.kind) {
+    case 'json': {
+      const reason = result.reason ?? defaultReason(result.status);
+      sendJson(res, rc, result.status, reason, jsonResult(result.status, reason, result.members), result.headers);
+      return;
+    }
+    case 'table':
+      return sendTable(res, rc, result);
+    case 'body':
+      return sendBody(res, rc, result);
+  }
+}
+
+/** Writes a result and turns any failure while writing into an error response (or a cut connection). */
+export function reply(res: ServerResponse, result: Result, ctx: ResponseContext): void {
+  try {
+    const streaming = send(res, result, ctx);
+    if (streaming) streaming.catch((err: unknown) => sendError(res, err, ctx));
+  } catch (err) {
+    sendError(res, err, ctx);
+  }
+}
+
+/** The TendrilError behind any thrown value: unexpected ones become an opaque 500, logged in full. */
+export function asTendrilError(err: unknown, log: Logger): TendrilError {
+  if (isTendrilError(err)) {
+    if (err.status >= 500) log.error({ err, code: err.code }, 'request failed');
+    return err;
+  }
+  log.error({ err }, 'unexpected error');
+  return new TendrilError('INTERNAL', { cause: err });
+}
+
+/**
+ * Writes an error as a JSON result. If the response has already started (a stream failed midway)
+ * there is no honest way to report it, so the connection is cut and the client sees a short body.
+ */
+export function sendError(res: ServerResponse, err: unknown, ctx: ResponseContext): TendrilError {
+  const e = asTendrilError(err, ctx.log);
+  if (res.headersSent) {
+    res.destroy();
+    return e;
+  }
+  sendJson(res, ctx, e.status, e.reason, jsonResult(e.status, e.reason, e.members), { ...e.headers, 'Tendril-Error': e.code });
+  return e;
+}
+
+/**
+ * A complete HTTP/1.1 error response as raw bytes, for errors Node's parser finds before there is
+ * a request object (oversized headers, garbage request lines). The connection closes after it.
+ */
+export function rawErrorResponse(e: TendrilError, serverHeader: string): Buffer {
+  const body = Buffer.from(jsonResult(e.status, e.reason), 'utf8');
+  const lines = [
+    `HTTP/1.1 ${e.status} ${safeReason(e.reason)}`,
+    'Connection: close',
+    `Server: ${serverHeader}`,
+    `Content-Type: ${JSON_TYPE}`,
+    `Content-Length: ${body.length}`,
+    `Tendril-Error: ${e.code}`,
+  ];
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}

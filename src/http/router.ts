@@ -1,0 +1,113 @@
+/**
+ * Route matching for the one route table (src/http/routes.ts).
+ *
+ * Patterns are literal paths with typed parameters in braces, e.g.
+ * `/restful/rhizome/{bid:hex64}.rhm` or `/restful/meshms/{my:sid}/{their:sid}/recv/{offset:uint}/read`.
+ * Routes belong to a family (an API prefix). The reference answers a wrong verb on a known path
+ * with 405 in Rhizome, MeshMS and MeshMB but 404 in Keyring and Route (spec §9.1 #11); the
+ * family carries that choice.
+ */
+import type { Handler } from './types.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface Family {
+  readonly name: string;
+  /** Requests whose decoded path starts with this belong to the family. */
+  readonly prefix: string;
+  readonly wrongMethod: 404 | 405;
+  /** Families that need the Rhizome store answer 404 while it is disabled (spec §1.1). */
+  readonly needsRhizome: boolean;
+  /** Families outside the Serval API (docs, OpenAPI) skip the credential check. */
+  readonly public?: boolean;
+}
+
+export interface QueryDoc {
+  readonly name: string;
+  readonly doc: string;
+}
+
+export interface Route {
+  readonly method: Method;
+  readonly path: string;
+  readonly family: Family;
+  /** `read` routes change nothing the caller can see; read-only credentials may use only these. */
+  readonly scope: 'read' | 'write';
+  /** `multipart`: the route reads a multipart/form-data body. */
+  readonly body: 'none' | 'multipart';
+  readonly summary: string;
+  readonly query?: readonly QueryDoc[];
+  /** Never offered on TCP listeners: only the owner-only control socket serves it. */
+  readonly controlOnly?: boolean;
+  readonly handler: Handler;
+}
+
+const PARAM_KINDS: Record<string, string> = {
+  hex64: '[0-9A-Fa-f]{64}',
+  sid: '[0-9A-Fa-f]{64}|broadcast',
+  token: '[A-Za-z0-9_=-]+',
+  uint: '[0-9]{1,20}',
+  segment: '[^/]+',
+};
+
+interface Compiled {
+  readonly route: Route;
+  readonly re: RegExp;
+  readonly names: readonly string[];
+}
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function compile(route: Route): Compiled {
+  const names: string[] = [];
+  let source = '';
+  let rest = route.path;
+  for (let m = /\{(\w+):(\w+)\}/.exec(rest); m; m = /\{(\w+):(\w+)\}/.exec(rest)) {
+    const kind = PARAM_KINDS[m[2]!];
+    if (kind === undefined) throw new Error(`route ${route.path}: unknown parameter kind ${m[2]}`);
+    source += `${escapeRe(rest.slice(0, m.index))}(${kind})`;
+    names.push(m[1]!);
+    rest = rest.slice(m.index + m[0].length);
+  }
+  return { route, re: new RegExp(`^${source}${escapeRe(rest)}$`), names };
+}
+
+export type Match =
+  | { readonly kind: 'route'; readonly route: Route; readonly params: Record<string, string> }
+  | { readonly kind: 'wrong-method'; readonly family: Family }
+  | { readonly kind: 'none' };
+
+export class Router {
+  private readonly compiled: readonly Compiled[];
+  readonly families: readonly Family[];
+
+  constructor(routes: readonly Route[]) {
+    this.compiled = routes.map(compile);
+    const families = new Set(routes.map((r) => r.family));
+    // Longest prefix first, as the reference dispatches (spec §1.9).
+    this.families = [...families].sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** The family whose prefix the path falls under, if any. */
+  family(path: string): Family | undefined {
+    return this.families.find((f) => path.startsWith(f.prefix));
+  }
+
+  match(method: string, path: string): Match {
+    let other: Family | undefined;
+    for (const c of this.compiled) {
+      const m = c.re.exec(path);
+      if (!m) continue;
+      if (c.route.method !== method) {
+        other = c.route.family;
+        continue;
+      }
+      const params: Record<string, string> = {};
+      c.names.forEach((name, i) => (params[name] = m[i + 1]!));
+      return { kind: 'route', route: c.route, params };
+    }
+    return other ? { kind: 'wrong-method', family: other } : { kind: 'none' };
+  }
+}

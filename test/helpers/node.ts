@@ -1,0 +1,160 @@
+/**
+ * Test support: a real node on a loopback port in a temporary instance directory, and clients
+ * that speak HTTP to it as any client would (node:http, or raw bytes over a socket).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { buildConfig, type Config } from '../../src/config/config.js';
+import { formatConfigText } from '../../src/config/file.js';
+import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
+import type { Logger } from '../../src/log.js';
+import { instancePaths, type InstancePaths } from '../../src/node/instance.js';
+import { startNode, type RunningNode } from '../../src/node/node.js';
+
+export const HARRY = 'Basic ' + Buffer.from('harry:potter').toString('base64');
+export const RON = 'Basic ' + Buffer.from('ron:weasley').toString('base64');
+
+export const TEST_USERS: Record<string, string> = {
+  'api.restful.users.harry.password': 'potter',
+  'api.restful.users.ron.password': 'weasley',
+  'api.restful.users.hermione.password': 'grainger',
+};
+
+export interface Reply {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface TestNode {
+  readonly node: RunningNode;
+  readonly port: number;
+  readonly paths: InstancePaths;
+  /** Every log line the node wrote, as text. */
+  readonly logs: string[];
+  request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+  stop(): Promise<void>;
+  /** Stops the node and deletes its instance directory. */
+  destroy(): Promise<void>;
+}
+
+export interface RequestOptions {
+  readonly headers?: Record<string, string | number>;
+  readonly body?: Buffer | string;
+  /** Authorization header; default harry:potter, null for none. */
+  readonly auth?: string | null;
+}
+
+export function makeInstance(entries: Record<string, string> = {}): InstancePaths {
+  const root = mkdtempSync(join(tmpdir(), 'tendril-test-'));
+  const paths = instancePaths(root);
+  writeFileSync(paths.configFile, formatConfigText(new Map(Object.entries({ ...TEST_USERS, ...entries }))));
+  return paths;
+}
+
+function captureLogger(lines: string[]): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return pino({ level: 'debug', redact: { paths: ['pin', '*.pin', 'password', '*.password', 'token', '*.token'] } }, sink);
+}
+
+export async function startTestNode(
+  options: { config?: Record<string, string>; paths?: InstancePaths; logger?: Logger } = {},
+): Promise<TestNode> {
+  const paths = options.paths ?? makeInstance(options.config);
+  const { readConfigFile } = await import('../../src/config/file.js');
+  const config: Config = buildConfig(readConfigFile(paths.configFile));
+  const logs: string[] = [];
+  const node = await startNode({
+    paths,
+    config: () => config,
+    log: options.logger ?? captureLogger(logs),
+    port: 0,
+    pinKeyParams: TEST_PIN_KEY_PARAMS,
+  });
+  const port = node.port!;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await node.stop();
+  };
+  return {
+    node,
+    port,
+    paths,
+    logs,
+    request: (method, path, opts) => request(port, method, path, opts),
+    stop,
+    async destroy() {
+      await stop();
+      rmSync(paths.root, { recursive: true, force: true });
+    },
+  };
+}
+
+export function request(port: number, method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+  const headers: Record<string, string | number> = { ...options.headers };
+  const auth = options.auth === undefined ? HARRY : options.auth;
+  if (auth !== null) headers.Authorization = auth;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0,
+          reason: res.statusMessage ?? '',
+          headers: res.headers,
+          body,
+          text: body.toString('utf8'),
+          json: <T>() => JSON.parse(body.toString('utf8')) as T,
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Sends raw bytes and returns everything the server sends back until it closes (or `ms` pass). */
+export function rawExchange(port: number, bytes: Buffer | string, ms = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    socket.write(bytes);
+  });
+}
+
+/** The status line and headers of a raw HTTP response. */
+export function parseRawHead(raw: Buffer): { statusLine: string; headers: Map<string, string>; body: Buffer } {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end === -1 ? raw.length : end).toString('latin1').split('\r\n');
+  const headers = new Map<string, string>();
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { statusLine: head[0] ?? '', headers, body: end === -1 ? Buffer.alloc(0) : raw.subarray(end + 4) };
+}
