@@ -81,6 +81,10 @@ export const CATALOGUE = {
   // Rhizome
   // A manifest that does not parse (§7.3.1): bundle status 4 INVALID. The detail goes in `cause`.
   RHIZOME_MANIFEST_INVALID: { status: 422, message: 'Invalid manifest' },
+  // Another process holds the store's database locked (bundle status 9 BUSY).
+  RHIZOME_BUSY: { status: 423, message: 'Database is busy' },
+  // The store's files are damaged beyond what start-up recovery repairs.
+  RHIZOME_STORE_CORRUPT: { status: 500, message: 'Rhizome store is corrupt' },
 
   // Node-level
   SERVICE_DISABLED: { status: 404, message: 'Not Found' },

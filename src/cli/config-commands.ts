@@ -29,8 +29,12 @@ export function registerConfigCommands(program: Command, paths: () => InstancePa
       const spec = findKeySpec(key);
       if (!spec) fail('CONFIG_UNKNOWN_KEY', { arg: key });
       const value = readConfigFile(paths().configFile).get(key) ?? spec.default;
-      if (value === undefined) io.exit(1);
-      else io.out(value);
+      if (value === undefined) {
+        io.err(`${key} is not set and has no default`);
+        io.exit(1);
+      } else {
+        io.out(value);
+      }
     });
 
   config

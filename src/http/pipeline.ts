@@ -72,6 +72,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.closed();
       logCompletion(ctx, res);
     });
+    // An answer given before the body was read (an early refusal, a 202 "too big") leaves the
+    // rest of the upload unread: read and discard it, as the reference does, so the connection
+    // stays usable and the client sees the answer rather than a reset.
+    res.once('finish', () => {
+      if (!req.complete) req.resume();
+    });
     const method = ctx.method;
     const rawUrl = req.url ?? '/';
 
@@ -88,7 +94,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.contentType = checkFraming(req);
       const unframed = isUnframed(req);
 
-      const family = router.family(target.path);
+      const family = router.family(target.path, options.control === true);
       if (!family || !options.familyEnabled(family)) fail('HTTP_NOT_FOUND');
 
       checkPeer(req, policy);
@@ -99,11 +105,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       if (!family.public) ctx.principal = authenticate(credentials, policy);
 
-      const match = router.match(method, target.path);
+      const match = router.match(method, target.path, options.control === true);
       if (match.kind === 'wrong-method') {
         fail(match.family.wrongMethod === 405 ? 'HTTP_METHOD_NOT_ALLOWED' : 'HTTP_NOT_FOUND');
       }
-      if (match.kind === 'none' || (match.route.controlOnly && !options.control)) fail('HTTP_NOT_FOUND');
+      if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
       if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');

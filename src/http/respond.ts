@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { isTendrilError, TendrilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow } from './json.js';
-import type { BodyResult, HeaderMap, JsonTable, Result } from './types.js';
+import type { BodyResult, HeaderMap, JsonTable, Result, Row } from './types.js';
 
 export const REASONS: Readonly<Record<number, string>> = {
   100: 'Continue',
@@ -90,16 +90,13 @@ function sendJson(res: ServerResponse, rc: ResponseContext, status: number, reas
   res.end(body, 'utf8');
 }
 
-function isSyncIterable<T>(value: Iterable<T> | AsyncIterable<T>): value is Iterable<T> {
-  return Symbol.iterator in value;
-}
-
 function sendTable(res: ServerResponse, rc: ResponseContext, table: JsonTable): void | Promise<void> {
-  // A table already in memory goes out in one write with its length; anything else streams.
-  if (table.live || !isSyncIterable(table.rows)) return streamTable(res, rc, table);
+  // A table already in memory (an array) goes out in one write with its length; anything else
+  // (a generator over the store, a long-poll) streams in batches.
+  if (table.live || !Array.isArray(table.rows)) return streamTable(res, rc, table);
   let body = jsonTableHead(table.columns, table.prefix);
   let first = true;
-  for (const row of table.rows) {
+  for (const row of table.rows as readonly Row[]) {
     body += jsonTableRow(row, first);
     first = false;
   }

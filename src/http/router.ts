@@ -82,22 +82,30 @@ export type Match =
 export class Router {
   private readonly compiled: readonly Compiled[];
   readonly families: readonly Family[];
+  /** The families with at least one route that is not control-only: all a TCP listener knows. */
+  private readonly tcpFamilies: readonly Family[];
 
   constructor(routes: readonly Route[]) {
     this.compiled = routes.map(compile);
-    const families = new Set(routes.map((r) => r.family));
     // Longest prefix first, as the reference dispatches (spec §1.9).
-    this.families = [...families].sort((a, b) => b.prefix.length - a.prefix.length);
+    const byPrefix = (list: readonly Route[]): Family[] =>
+      [...new Set(list.map((r) => r.family))].sort((a, b) => b.prefix.length - a.prefix.length);
+    this.families = byPrefix(routes);
+    this.tcpFamilies = byPrefix(routes.filter((r) => !r.controlOnly));
   }
 
-  /** The family whose prefix the path falls under, if any. */
-  family(path: string): Family | undefined {
-    return this.families.find((f) => path.startsWith(f.prefix));
+  /**
+   * The family whose prefix the path falls under, if any. With `control` false (a TCP listener)
+   * control-only routes do not exist: their paths are unknown, not merely refused.
+   */
+  family(path: string, control = true): Family | undefined {
+    return (control ? this.families : this.tcpFamilies).find((f) => path.startsWith(f.prefix));
   }
 
-  match(method: string, path: string): Match {
+  match(method: string, path: string, control = true): Match {
     let other: Family | undefined;
     for (const c of this.compiled) {
+      if (c.route.controlOnly && !control) continue;
       const m = c.re.exec(path);
       if (!m) continue;
       if (c.route.method !== method) {

@@ -17,6 +17,9 @@ import { buildRoutes } from '../http/routes.js';
 import type { Logger } from '../log.js';
 import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
+import { createRhizomeService } from '../services/rhizome/service.js';
+import type { RhizomeService } from '../services/rhizome/types.js';
+import { openRhizomeStore } from '../store/rhizome/open.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -34,6 +37,8 @@ export interface NodeOptions {
   readonly host?: string;
   /** Cost of the PIN key derivation (tests use the cheapest). */
   readonly pinKeyParams?: PinKeyParams;
+  /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
+  readonly freeSpaceOverride?: number;
 }
 
 export interface NodeState {
@@ -50,6 +55,7 @@ export interface RunningNode {
   /** The TCP port, or undefined without a TCP listener. */
   readonly port: number | undefined;
   readonly keyring: KeyringService;
+  readonly rhizome: RhizomeService;
   stop(): Promise<void>;
 }
 
@@ -76,8 +82,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       path: paths.keyringFile,
       kdf: options.pinKeyParams ?? DEFAULT_PIN_KEY_PARAMS,
       log: log.child({ service: 'keyring' }),
+      owner: true,
     });
-    const router = new Router(buildRoutes({ keyring }));
+    const store = openRhizomeStore({
+      dir: paths.storeDir,
+      databaseSize: config().rhizome.databaseSize,
+      minFreeSpace: config().rhizome.minFreeSpace,
+      maxBlobSize: config().rhizome.maxBlobSize,
+      freeSpaceOverride: options.freeSpaceOverride,
+    });
+    stops.push(() => store.close());
+    const rhizome = createRhizomeService({ store, keyring, log: log.child({ service: 'rhizome' }) });
+    const router = new Router(
+      buildRoutes({ keyring, rhizome, newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs }),
+    );
     const familyEnabled = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
 
@@ -137,7 +155,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, stop };
+    return { state, port, keyring, rhizome, stop };
   } catch (err) {
     await stop();
     throw err;

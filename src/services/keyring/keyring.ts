@@ -18,6 +18,7 @@ import { derivePinKey } from '../../crypto/pin-key.js';
 import { randomBytes } from '../../crypto/sodium.js';
 import { toHex } from '../../formats/hex.js';
 import type { DumpIdentity } from '../../formats/keyring-dump.js';
+import { removeStaleTemporaries } from '../../store/atomic-file.js';
 import {
   decodeSlotPlaintext,
   encodeSlotPlaintext,
@@ -53,6 +54,8 @@ export interface KeyringOptions {
   readonly path: string;
   readonly kdf: KdfParams;
   readonly log: Logger;
+  /** True when this process owns the file and may clean up after writers that were killed. */
+  readonly owner?: boolean;
 }
 
 function sidKey(sid: Buffer | string): string {
@@ -263,6 +266,10 @@ class FileKeyring implements KeyringService {
  * has no PIN.
  */
 export async function openKeyring(options: KeyringOptions): Promise<KeyringService> {
+  if (options.owner) {
+    const removed = removeStaleTemporaries(options.path);
+    if (removed > 0) options.log.warn({ removed }, 'removed keyring files left by an interrupted write');
+  }
   let file = readKeyringFile(options.path);
   if (!file) {
     file = newKeyringFile(options.kdf);
@@ -270,5 +277,7 @@ export async function openKeyring(options: KeyringOptions): Promise<KeyringServi
   }
   const keyring = new FileKeyring(options.path, file, options.log);
   await keyring.enterPin('');
+  // A slot that nothing opens is PIN-protected — or damaged, which looks the same by design.
+  options.log.info({ unlocked: keyring.list().length, locked: file.slots.length - keyring.list().length }, 'keyring opened');
   return keyring;
 }

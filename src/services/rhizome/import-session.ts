@@ -1,0 +1,156 @@
+/**
+ * Import (spec §3.10): storing a bundle signed elsewhere, exactly as it was signed. The payload
+ * must arrive as stored (already encrypted if `crypt=1`) and match the manifest's size and hash.
+ *
+ * Unlike the reference, a zero-length bundle can be imported (it needs no payload part), a
+ * journal imports like any bundle instead of aborting the daemon, and a payload already in the
+ * store is read and checked rather than answered early without storing (spec §9.3 #33, #34a).
+ */
+import { verifyManifestSignature } from '../../crypto/bundle-keys.js';
+import { isTendrilError } from '../../errors.js';
+import { toHex } from '../../formats/hex.js';
+import { manifestProblems, parseManifest, type Manifest } from '../../formats/manifest.js';
+import type { Logger } from '../../log.js';
+import type { PayloadWriter, RhizomeStore } from '../../store/rhizome/types.js';
+import type { KeyringService } from '../keyring/types.js';
+import { bundleColumns } from './columns.js';
+import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
+import { describeStored, storeFailure } from './store-outcomes.js';
+import type { ImportSession, RhizomeReply } from './types.js';
+
+export interface ImportDeps {
+  readonly store: RhizomeStore;
+  readonly keyring: KeyringService;
+  readonly log: Logger;
+}
+
+export class ImportBundleSession implements ImportSession {
+  private manifest: Manifest | undefined;
+  private signed: Buffer | undefined;
+  private writer: PayloadWriter | undefined;
+  private received = 0n;
+
+  constructor(
+    private readonly deps: ImportDeps,
+    private readonly expected: { readonly id: Buffer; readonly version: bigint } | undefined,
+  ) {}
+
+  get expectsPayload(): boolean {
+    return (this.manifest?.filesize ?? 0n) > 0n;
+  }
+
+  private reply(outcome: RhizomeOutcome): RhizomeReply {
+    const m = this.manifest;
+    return { outcome, bundle: m && this.signed ? { manifest: m, signed: this.signed } : undefined };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so failures become replies
+  async setManifest(bytes: Buffer): Promise<RhizomeReply | undefined> {
+    let m: Manifest;
+    try {
+      m = parseManifest(bytes);
+    } catch (err) {
+      if (isTendrilError(err) && err.code === 'RHIZOME_MANIFEST_INVALID') return { outcome: { bundle: BundleStatus.INVALID } };
+      throw err;
+    }
+    this.manifest = m;
+    this.signed = bytes;
+    if (m.malformed) return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: `Malformed manifest: ${m.malformed}` });
+    const problems = manifestProblems(m);
+    const invalid = problems.invalid ?? problems.malformed;
+    if (invalid) return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid });
+    if (this.expected && (!this.expected.id.equals(m.id!) || this.expected.version !== m.version)) {
+      return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: 'Manifest does not match id/version query parameters' });
+    }
+    if (!verifyManifestSignature(bytes, m.id)) return this.reply({ bundle: BundleStatus.FAKE });
+    const stored = this.deps.store.get(m.id!);
+    if (stored && stored.version >= m.version!) {
+      const newer = stored.version > m.version!;
+      return {
+        ...describeStored(stored, this.deps.keyring, this.deps.store),
+        // No base status: the bundle status lends its message as the reason (spec §3.1).
+        outcome: { bundle: newer ? BundleStatus.OLD : BundleStatus.SAME },
+      };
+    }
+    return undefined;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- part of an async protocol
+  async openPayload(): Promise<RhizomeReply | undefined> {
+    const m = this.manifest!;
+    const room = this.deps.store.makeRoom(Number(m.filesize));
+    if (room !== 'ok') {
+      return this.reply({ bundle: BundleStatus.NEW, payload: room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED });
+    }
+    this.writer = this.deps.store.createPayloadWriter();
+    return undefined;
+  }
+
+  async writePayload(chunk: Buffer): Promise<void> {
+    const declared = this.manifest!.filesize!;
+    const start = this.received;
+    this.received += BigInt(chunk.length);
+    const bytes = this.received > declared ? chunk.subarray(0, Math.max(0, Number(declared - start))) : chunk;
+    if (bytes.length > 0) await this.writer!.write(bytes);
+  }
+
+  async finish(): Promise<RhizomeReply> {
+    const m = this.manifest!;
+    const { store, keyring, log } = this.deps;
+    const declared = m.filesize ?? 0n;
+    let payloadStatus: PayloadStatus = PayloadStatus.EMPTY;
+    let payload;
+    if (declared > 0n) {
+      if (this.received !== declared) {
+        await this.abort();
+        return this.reply({
+          reason: 'Inconsistent filesize',
+          bundle: BundleStatus.INCONSISTENT,
+          bundleMessage: `Payload size (${this.received}) contradicts manifest (filesize=${declared})`,
+          payload: PayloadStatus.WRONG_SIZE,
+        });
+      }
+      try {
+        payload = await this.writer!.finish();
+      } catch (err) {
+        await this.abort();
+        return { ...storeFailure(err, log), bundle: this.reply({}).bundle };
+      }
+      if (!payload.hash.equals(m.filehash!)) {
+        await this.abort();
+        return this.reply({
+          reason: 'Inconsistent filehash',
+          bundle: BundleStatus.INCONSISTENT,
+          bundleMessage: `Payload hash (${toHex(payload.hash)}) contradicts manifest (filehash=${toHex(m.filehash!)})`,
+          payload: PayloadStatus.WRONG_HASH,
+        });
+      }
+      payloadStatus = store.payloadLength(payload.hash) === undefined ? PayloadStatus.NEW : PayloadStatus.STORED;
+    }
+    let committed;
+    try {
+      committed = await store.commit(bundleColumns(m, this.signed!), payload ?? { kind: 'empty' });
+    } catch (err) {
+      await this.abort();
+      return { ...storeFailure(err, log, payloadStatus), bundle: this.reply({}).bundle };
+    }
+    this.writer = undefined;
+    switch (committed.kind) {
+      case 'new':
+        return {
+          outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus },
+          bundle: { manifest: m, signed: this.signed!, rowid: committed.bundle.rowid, inserttime: committed.bundle.inserttime },
+        };
+      case 'same':
+        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 200, bundle: BundleStatus.SAME, payload: payloadStatus } };
+      case 'old':
+        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 202, bundle: BundleStatus.OLD, payload: payloadStatus } };
+    }
+  }
+
+  async abort(): Promise<void> {
+    const writer = this.writer;
+    this.writer = undefined;
+    if (writer) await writer.abort();
+  }
+}

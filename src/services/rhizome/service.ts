@@ -1,0 +1,139 @@
+/**
+ * The Rhizome service: the store seen through the keyring. Reads authenticate authors and
+ * decrypt payloads for unlocked identities; writes are sessions (add-session.ts,
+ * import-session.ts).
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import { bundleIdToSid } from '../../crypto/bundle-keys.js';
+import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
+import type { Logger } from '../../log.js';
+import type { BundleFilter, RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
+import type { KeyringService } from '../keyring/types.js';
+import { AddBundleSession } from './add-session.js';
+import { ImportBundleSession } from './import-session.js';
+import { payloadKey } from './payload-key.js';
+import { BundleStatus, PayloadStatus } from './status.js';
+import { describeStored } from './store-outcomes.js';
+import type { BundleView, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
+
+export interface RhizomeServiceOptions {
+  readonly store: RhizomeStore;
+  readonly keyring: KeyringService;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+class Rhizome implements RhizomeService {
+  private readonly store: RhizomeStore;
+  private readonly keyring: KeyringService;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(options: RhizomeServiceOptions) {
+    this.store = options.store;
+    this.keyring = options.keyring;
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+  }
+
+  get uuid(): Buffer {
+    return this.store.uuid;
+  }
+
+  /**
+   * `.author` and `.fromhere` of a list row, cheaply, with no signature checks (spec §3.3): the
+   * recorded author if unlocked, else the sender if unlocked, else the sender of a self-signed
+   * bundle (not from here).
+   */
+  private row(bundle: StoredBundle): ListRow {
+    if (bundle.author && this.keyring.find(bundle.author)) return { bundle, author: bundle.author, fromhere: 1 };
+    if (bundle.sender) {
+      if (this.keyring.find(bundle.sender)) return { bundle, author: bundle.sender, fromhere: 1 };
+      if (bundleIdToSid(bundle.bid)?.equals(bundle.sender)) return { bundle, author: bundle.sender, fromhere: 0 };
+    }
+    return { bundle, author: undefined, fromhere: 0 };
+  }
+
+  *list(filter: BundleFilter): Iterable<ListRow> {
+    for (const bundle of this.store.list(filter, { order: 'desc' })) yield this.row(bundle);
+  }
+
+  *listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow> {
+    for (const bundle of this.store.list(filter, { order: 'asc', afterRowid })) yield this.row(bundle);
+  }
+
+  subscribe(listener: (bundle: StoredBundle) => void): () => void {
+    return this.store.subscribe(listener);
+  }
+
+  manifest(bid: Buffer): RhizomeReply {
+    const stored = this.store.get(bid);
+    if (!stored) return { outcome: { http: 404, reason: 'Bundle not found', bundle: BundleStatus.NEW } };
+    return { ...describeStored(stored, this.keyring, this.store), outcome: { http: 200, bundle: BundleStatus.SAME } };
+  }
+
+  openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): PayloadOpening {
+    const m = bundle.manifest;
+    const found = { http: 200, bundle: BundleStatus.SAME };
+    const filesize = m.filesize ?? 0n;
+    if (filesize === 0n) return { kind: 'payload', reply: { outcome: found, bundle }, stream: () => new PassThrough().end() };
+    const hash = m.filehash!;
+    if (this.store.payloadLength(hash) === undefined) {
+      return {
+        kind: 'reply',
+        reply: { outcome: { ...found, http: 404, reason: 'Payload not found', payload: PayloadStatus.NEW }, bundle },
+      };
+    }
+    const opened = { ...found, payload: PayloadStatus.STORED };
+    let key: Buffer | undefined;
+    if (decrypt && m.crypt) {
+      const author = bundle.author ? this.keyring.find(bundle.author) : undefined;
+      key = payloadKey({ bid: m.id!, sender: m.sender, recipient: m.recipient }, this.keyring, bundle.secret, author);
+      if (!key) {
+        return {
+          kind: 'reply',
+          reply: { outcome: { ...found, http: 419, reason: 'Payload decryption error', payload: PayloadStatus.CRYPTO_FAIL }, bundle },
+        };
+      }
+    }
+    const cipherKey = key;
+    const stream = (): Readable => {
+      const raw = this.store.readPayload(hash, start, end);
+      if (!raw) throw new Error('payload vanished');
+      if (!cipherKey) return raw;
+      // The stream cipher allows random access: logical offsets include a journal's tail.
+      const cipher = createPayloadCipherStream({
+        key: cipherKey,
+        nonce: payloadNonce(m.id!, m.version!, m.isJournal),
+        offset: (m.tail ?? 0n) + BigInt(start),
+      });
+      raw.on('error', (err) => cipher.destroy(err));
+      return raw.pipe(cipher);
+    };
+    return { kind: 'payload', reply: { outcome: opened, bundle }, stream };
+  }
+
+  beginAdd(appending: boolean): AddBundleSession {
+    return new AddBundleSession({ store: this.store, keyring: this.keyring, log: this.log, now: this.now }, appending);
+  }
+
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): ImportBundleSession | RhizomeReply {
+    if (expected) {
+      const stored = this.store.get(expected.id);
+      if (stored && stored.version === expected.version) {
+        const held = stored.filesize === 0n || (stored.filehash && this.store.payloadLength(stored.filehash) !== undefined);
+        if (held) {
+          return {
+            outcome: { bundle: BundleStatus.SAME, payload: stored.filesize === 0n ? PayloadStatus.EMPTY : PayloadStatus.STORED },
+            early: { id: expected.id, version: expected.version, filesize: stored.filesize },
+          };
+        }
+      }
+    }
+    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected);
+  }
+}
+
+export function createRhizomeService(options: RhizomeServiceOptions): RhizomeService {
+  return new Rhizome(options);
+}

@@ -1,0 +1,52 @@
+/**
+ * Turning store results into Rhizome replies: a stored bundle described for the headers (its
+ * author authenticated on the way, as the reference does on every read), and store failures as
+ * the statuses clients expect.
+ */
+import { isTendrilError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
+import type { KeyringService } from '../keyring/types.js';
+import { deduceAuthor } from './author.js';
+import { storedManifest } from './columns.js';
+import { BundleStatus, PayloadStatus } from './status.js';
+import type { BundleView, RhizomeReply } from './types.js';
+
+/**
+ * A stored bundle as the headers describe it. Authenticating its author may record that author
+ * in the store, as the reference does when it first proves one (spec §7.7).
+ */
+export function describeStored(stored: StoredBundle, keyring: KeyringService, store: RhizomeStore): { bundle: BundleView } {
+  const manifest = storedManifest(stored);
+  const authorship = deduceAuthor({ bid: stored.bid, bk: manifest.bk, sender: manifest.sender }, keyring, { author: stored.author });
+  let author: Buffer | undefined;
+  let secret: Buffer | undefined;
+  if (authorship.kind === 'authentic') {
+    author = authorship.identity.sid;
+    secret = authorship.secret;
+    if (!stored.author) {
+      try {
+        store.setAuthor(stored.bid, stored.version, author);
+      } catch (err) {
+        // Recording the author is a courtesy; a store locked by another process must not turn a
+        // read into a failure.
+        if (!isTendrilError(err) || err.code !== 'RHIZOME_BUSY') throw err;
+      }
+    }
+  }
+  return {
+    bundle: { manifest, signed: stored.manifest, author, secret, rowid: stored.rowid, inserttime: stored.inserttime },
+  };
+}
+
+/** A failure of the store while writing a payload or committing, as a reply. */
+export function storeFailure(err: unknown, log: Logger, payload?: PayloadStatus): RhizomeReply {
+  if (isTendrilError(err) && err.code === 'RHIZOME_BUSY') {
+    return { outcome: { bundle: BundleStatus.BUSY, payload: payload ?? PayloadStatus.BUSY } };
+  }
+  if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+    return { outcome: { bundle: BundleStatus.NO_ROOM, payload: PayloadStatus.TOO_BIG } };
+  }
+  log.error({ err }, 'payload store error');
+  return { outcome: { http: 500, reason: 'Payload store error', payload: PayloadStatus.ERROR } };
+}

@@ -1,0 +1,104 @@
+/**
+ * The Rhizome service contract, as the HTTP handlers and the CLI see it. Requests that write
+ * (insert, append, import) are sessions fed part by part as a multipart body streams in, because
+ * the reference answers some of them before the payload arrives (spec §3.8 – §3.10).
+ */
+import type { Readable } from 'node:stream';
+import type { Manifest } from '../../formats/manifest.js';
+import type { BundleFilter, StoredBundle } from '../../store/rhizome/types.js';
+import type { RhizomeOutcome } from './status.js';
+
+/** A bundle as described by the `Serval-Rhizome-Bundle-*` headers (spec §3.2). */
+export interface BundleView {
+  readonly manifest: Manifest;
+  /** The signed manifest bytes. */
+  readonly signed: Buffer;
+  /** The author SID, only when authorship is verified. */
+  readonly author?: Buffer;
+  /** The bundle secret, when known (supplied, or recovered through an unlocked author). */
+  readonly secret?: Buffer;
+  readonly rowid?: number;
+  readonly inserttime?: number;
+}
+
+/** What a Rhizome request answers: statuses, and the bundle they concern. */
+export interface RhizomeReply {
+  readonly outcome: RhizomeOutcome;
+  readonly bundle?: BundleView;
+  /** Insert and append answer success with the signed manifest rather than a JSON result. */
+  readonly manifestBody?: boolean;
+  /** Import's early "already have it": the id and version asked about and the stored size. */
+  readonly early?: { readonly id: Buffer; readonly version: bigint; readonly filesize: bigint };
+}
+
+/** One row of a bundle list (spec §3.3). */
+export interface ListRow {
+  readonly bundle: StoredBundle;
+  /** `.author`: a SID or undefined. */
+  readonly author: Buffer | undefined;
+  /** `.fromhere`: 1 when an unlocked identity wrote it, else 0. */
+  readonly fromhere: 0 | 1;
+}
+
+export type PayloadOpening =
+  | { readonly kind: 'reply'; readonly reply: RhizomeReply }
+  | {
+      readonly kind: 'payload';
+      readonly reply: RhizomeReply;
+      /** Bytes [start, end) of the payload (decrypted if asked and encrypted). */
+      readonly stream: () => Readable;
+    };
+
+/** Feeding an insert or append, in the order the parts arrive. */
+export interface AddSession {
+  /** `bundle-author`, `bundle-secret` (hex or `#passphrase`), `bundle-id`: before the manifest. */
+  setAuthor(sid: Buffer): void;
+  setSecret(secret: Buffer): void;
+  setBundleId(bid: Buffer): void;
+  /** The partial manifest; a reply means answer now without reading further. */
+  setManifest(text: Buffer): Promise<RhizomeReply | undefined>;
+  /** The payload part begins; a reply means answer now (the payload is not read). */
+  openPayload(filename: string | undefined): Promise<RhizomeReply | undefined>;
+  writePayload(chunk: Buffer): Promise<void>;
+  /** End of body: store the bundle (or say why not). */
+  finish(): Promise<RhizomeReply>;
+  /** Discards whatever was written. */
+  abort(): Promise<void>;
+}
+
+/** Feeding an import. */
+export interface ImportSession {
+  setManifest(bytes: Buffer): Promise<RhizomeReply | undefined>;
+  /** True when the manifest says there is no payload (filesize 0): a payload part is spurious. */
+  readonly expectsPayload: boolean;
+  openPayload(): Promise<RhizomeReply | undefined>;
+  writePayload(chunk: Buffer): Promise<void>;
+  finish(): Promise<RhizomeReply>;
+  abort(): Promise<void>;
+}
+
+export interface RhizomeService {
+  /** The store's UUID, for newsince tokens. */
+  readonly uuid: Buffer;
+  /** Bundles, most recently stored first. */
+  list(filter: BundleFilter): Iterable<ListRow>;
+  /** Bundles stored after `afterRowid`, oldest first. */
+  listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow>;
+  /** Calls `listener` after each new bundle is stored; returns the unsubscribe. */
+  subscribe(listener: (bundle: StoredBundle) => void): () => void;
+
+  /** GET BID.rhm: the bundle (authenticating its author) or 404 "Bundle not found". */
+  manifest(bid: Buffer): RhizomeReply;
+  /**
+   * GET BID/raw.bin or decrypted.bin, bytes [start, end) of a bundle `manifest()` found. The
+   * caller resolves the Range against the bundle's filesize first.
+   */
+  openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): PayloadOpening;
+
+  beginAdd(appending: boolean): AddSession;
+  /**
+   * An import, optionally with the `id` and `version` of the query string: if the store already
+   * has exactly that, the reply comes at once and the body need not be read.
+   */
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): ImportSession | RhizomeReply;
+}

@@ -1,0 +1,179 @@
+/**
+ * The RhizomeStore (types.ts) over one better-sqlite3 connection: reads answer directly, writes
+ * of bundles go through the group-commit queue, and everything that is not a plain lookup lives
+ * in a file named for its job (commit-queue, room, listing, payload-writer, payload-reader).
+ *
+ * The connection runs with safe integers (every INTEGER is a bigint) so no 64-bit value is ever
+ * rounded; numbers the contract types as `number` are converted here, where they are known to be
+ * small. What the service hands to commit() is checked synchronously, before it can join a group.
+ */
+import type { Readable } from 'node:stream';
+import type { Database } from 'better-sqlite3';
+import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
+import { resolveCommitPayload } from './commit-payload.js';
+import { CommitQueue } from './commit-queue.js';
+import type { StoreLayout } from './layout.js';
+import { Lister } from './listing.js';
+import { openPayloadStream } from './payload-reader.js';
+import { StorePayloadWriter } from './payload-writer.js';
+import { incrementalVacuum, makeRoom, usedBytes, type RoomContext } from './room.js';
+import { sqlite } from './sqlite-errors.js';
+import { prepareStatements, type Statements } from './statements.js';
+import type {
+  BundleFilter,
+  CommitOutcome,
+  CommitPayload,
+  FinishedPayload,
+  ListOptions,
+  NewBundle,
+  PayloadWriter,
+  RhizomeStore,
+  RoomOutcome,
+  StoredBundle,
+  StoreOptions,
+} from './types.js';
+
+export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions): RhizomeStore {
+  return new SqliteRhizomeStore(db, layout, uuid, options);
+}
+
+class SqliteRhizomeStore implements RhizomeStore {
+  readonly uuid: Buffer;
+  readonly #db: Database;
+  readonly #layout: StoreLayout;
+  readonly #options: StoreOptions;
+  readonly #statements: Statements;
+  readonly #lister: Lister;
+  readonly #queue: CommitQueue;
+  readonly #room: RoomContext;
+  readonly #listeners = new Set<(bundle: StoredBundle) => void>();
+  /** Finished payloads, linked back to the writer that holds their bytes. */
+  readonly #writers = new WeakMap<FinishedPayload, StorePayloadWriter>();
+  #tempBytes = 0;
+  #vacuum: NodeJS.Immediate | undefined;
+  #closed = false;
+
+  constructor(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions) {
+    this.uuid = uuid;
+    this.#db = db;
+    this.#layout = layout;
+    this.#options = options;
+    this.#statements = prepareStatements(db);
+    this.#lister = new Lister(db);
+    const now = options.now ?? Date.now;
+    this.#queue = new CommitQueue({
+      db,
+      statements: this.#statements,
+      layout,
+      now,
+      notify: (bundle) => this.#notify(bundle),
+      payloadsDeleted: () => this.#scheduleVacuum(),
+    });
+    this.#room = {
+      db,
+      statements: this.#statements,
+      layout,
+      options,
+      now,
+      tempBytes: () => this.#tempBytes,
+      pinned: () => this.#queue.pinned(),
+    };
+  }
+
+  get(bid: Buffer): StoredBundle | undefined {
+    const row = sqlite(() => this.#statements.bundleByBid.get(bid));
+    return row === undefined ? undefined : rowToBundle(row);
+  }
+
+  list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle> {
+    return this.#lister.list(filter, options);
+  }
+
+  lastRowid(): number {
+    return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
+  }
+
+  payloadLength(hash: Buffer): number | undefined {
+    const row = sqlite(() => this.#statements.payload.get(hash));
+    return row === undefined ? undefined : Number(row.length);
+  }
+
+  readPayload(hash: Buffer, start?: number, end?: number): Readable | undefined {
+    return openPayloadStream(this.#statements, this.#layout, hash, start, end);
+  }
+
+  createPayloadWriter(): PayloadWriter {
+    return new StorePayloadWriter(this.#layout.tmpDir, this.#options.maxBlobSize, {
+      finished: (payload, writer) => this.#writers.set(payload, writer),
+      tempBytes: (delta) => {
+        this.#tempBytes += delta;
+      },
+    });
+  }
+
+  makeRoom(length: number): RoomOutcome {
+    return makeRoom(this.#room, length, () => this.#scheduleVacuum());
+  }
+
+  commit(bundle: NewBundle, payload: CommitPayload): Promise<CommitOutcome> {
+    try {
+      if (this.#closed) throw new Error('Rhizome store closed');
+      checkBundle(bundle);
+      return this.#queue.enqueue(bundle, resolveCommitPayload(bundle, payload, this.#writers, (hash) => this.payloadLength(hash)));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  setAuthor(bid: Buffer, version: bigint, author: Buffer): void {
+    const v = encodeUint64(version);
+    sqlite(() => {
+      // Read first: an unchanged author costs no write transaction (and no fsync).
+      const row = this.#statements.authorOf.get(bid, v);
+      if (row === undefined || row.author?.equals(author) === true) return;
+      this.#statements.setAuthor.run(author, bid, v);
+    });
+  }
+
+  subscribe(listener: (bundle: StoredBundle) => void): () => void {
+    const entry = (bundle: StoredBundle): void => listener(bundle);
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  usedBytes(): number {
+    return usedBytes(this.#room);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.close();
+    if (this.#vacuum !== undefined) clearImmediate(this.#vacuum);
+    this.#db.close();
+  }
+
+  #notify(bundle: StoredBundle): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(bundle);
+      } catch {
+        // A listener's failure is its own; the bundle is stored and the others must still hear.
+      }
+    }
+  }
+
+  /** Incremental vacuum on a later turn: never on the request that freed the pages. */
+  #scheduleVacuum(): void {
+    if (this.#vacuum !== undefined || this.#closed) return;
+    this.#vacuum = setImmediate(() => {
+      this.#vacuum = undefined;
+      try {
+        incrementalVacuum(this.#room);
+      } catch {
+        // Busy or failing: only space is at stake, and the next eviction tries again.
+      }
+    });
+    this.#vacuum.unref();
+  }
+}
