@@ -29,13 +29,21 @@ export async function load(options: {
   seconds: number;
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
+  /** A body, or a function that makes a new one for every request. */
+  body?: Buffer | (() => Buffer);
 }): Promise<LoadResult> {
+  const { body } = options;
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
     duration: options.seconds,
     headers: options.headers,
     method: options.method ?? 'GET',
+    // autocannon's own idReplacement miscounts Content-Length (it assumes 33-character ids), so
+    // distinct bodies are made here.
+    ...(typeof body === 'function'
+      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] }
+      : { body }),
   });
   return {
     requestsPerSecond: result.requests.average,
@@ -60,16 +68,21 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** Starts bench/servers/hello.ts and returns its port. */
-export async function startHello(): Promise<Proc & { port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/servers/hello.ts')], {
+/** Starts bench/servers/NAME.ts with `args` and returns its port (its first line of output). */
+export async function startServer(name: string, args: readonly string[] = []): Promise<Proc & { port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, `bench/servers/${name}.ts`), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    child.once('exit', () => reject(new Error('hello server exited')));
+    child.once('exit', () => reject(new Error(`${name} server exited`)));
   });
   return { child, port, stop: stopper(child) };
+}
+
+/** Starts bench/servers/hello.ts and returns its port. */
+export function startHello(): Promise<Proc & { port: number }> {
+  return startServer('hello');
 }
 
 export function tendril(instance: string, args: string[]): Promise<string> {
@@ -91,9 +104,14 @@ export async function makeInstance(config: Record<string, string> = {}): Promise
   return dir;
 }
 
-/** Starts a Tendril node in the foreground; returns its port. */
+/**
+ * Starts a Tendril node in the foreground; returns its port. With TENDRIL_BENCH_CPU_PROF=DIR in
+ * the environment, the node runs under `node --cpu-prof` and leaves its profile in DIR when stopped.
+ */
 export async function startTendril(instance: string): Promise<Proc & { port: number }> {
-  const child = spawn(process.execPath, [ENTRY, '--instance', instance, 'start', '--port', '0'], {
+  const profDir = process.env.TENDRIL_BENCH_CPU_PROF;
+  const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  const child = spawn(process.execPath, [...nodeArgs, ENTRY, '--instance', instance, 'start', '--port', '0'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const portFile = join(instance, 'proc', 'http_port');

@@ -44,6 +44,8 @@ export const CATALOGUE = {
   ACCESS_ORIGIN_FORBIDDEN: { status: 403, message: 'Forbidden' },
   ACCESS_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   ACCESS_READ_ONLY: { status: 403, message: 'Forbidden: read-only credentials' },
+  ACCESS_CLIENT_CERT_MISSING: { status: 403, message: 'Forbidden: client certificate required' },
+  ACCESS_CLIENT_CERT_UNTRUSTED: { status: 403, message: 'Forbidden: client certificate not trusted' },
 
   // Multipart form parts (spec §1.7, §1.8)
   FORM_MISSING_FIRST_BOUNDARY: { status: 400, message: 'Malformed multipart: missing first boundary' },
@@ -85,6 +87,35 @@ export const CATALOGUE = {
   RHIZOME_BUSY: { status: 423, message: 'Database is busy' },
   // The store's files are damaged beyond what start-up recovery repairs.
   RHIZOME_STORE_CORRUPT: { status: 500, message: 'Rhizome store is corrupt' },
+
+  // API tokens
+  TOKENS_NOT_FOUND: { status: 404, message: 'Token not found' },
+  TOKENS_INVALID_NAME: { status: 400, message: 'Invalid token name' },
+  TOKENS_INVALID_EXPIRY: { status: 400, message: 'Invalid token expiry' },
+  TOKENS_FILE_CORRUPT: { status: 500, message: 'Token file is corrupt' },
+
+  // MeshMS (spec §4.2): each carries meshms_status_code / meshms_status_message members.
+  // MYSID is not an unlocked identity (MeshMS status 2 SID_LOCKED).
+  MESHMS_IDENTITY_LOCKED: { status: 419, message: 'Identity locked' },
+  // A malformed ply or conversation index, or a ply that could not be written (status 3).
+  MESHMS_PROTOCOL_FAULT: { status: 500, message: 'MeshMS protocol fault' },
+  // An unexpected failure underneath (status -1): the reason is the default one, as the reference's.
+  MESHMS_ERROR: { status: 500, message: 'Internal Server Error' },
+  // A text of 4095 bytes (before its first NUL) passes the reference's form limit but its record
+  // would not fit the 12-bit length of a ply record (the reference aborts, spec §10 #14).
+  MESHMS_MESSAGE_TOO_LONG: { status: 400, message: 'Overflow in "message" form part' },
+
+  // MeshMB (spec §5). The reference answers 500 "TODO, detailed response" to every failure.
+  // ID is not an unlocked identity (the reference: 500); the same answer as MeshMS.
+  MESHMB_IDENTITY_LOCKED: { status: 419, message: 'Identity locked' },
+  // follow/ignore/block with a `sender` that is not a SID: the reference's bare 400.
+  MESHMB_INVALID_SENDER: { status: 400, message: 'Bad Request' },
+  // A text of 4095 bytes (before its first NUL) cannot be a ply record (the reference aborts).
+  MESHMB_MESSAGE_TOO_LONG: { status: 400, message: 'Overflow in "message" form part' },
+  // The store refused a feed, subscriptions or activity-journal write (details in the log).
+  MESHMB_WRITE_FAILED: { status: 500, message: 'TODO, detailed response' },
+  // The identity's subscriptions bundle does not parse (unknown format or damaged): it is kept.
+  MESHMB_SUBSCRIPTIONS_UNREADABLE: { status: 500, message: 'TODO, detailed response' },
 
   // Node-level
   SERVICE_DISABLED: { status: 404, message: 'Not Found' },

@@ -9,7 +9,10 @@ import { VERSION } from '../version.js';
 import { registerConfigCommands } from './config-commands.js';
 import { consoleIo, type Io } from './io.js';
 import { registerKeyringCommands } from './keyring-commands.js';
+import { registerMeshmbCommands } from './meshmb-commands.js';
+import { registerMeshmsCommands } from './meshms-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerRhizomeCommands } from './rhizome-commands.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('tendril')
@@ -23,6 +26,9 @@ export function buildProgram(io: Io): Command {
   registerNodeCommands(program, paths, io);
   registerConfigCommands(program, paths, io);
   registerKeyringCommands(program, paths, io);
+  registerRhizomeCommands(program, paths, io);
+  registerMeshmbCommands(program, paths, io);
+  registerMeshmsCommands(program, paths, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -70,7 +70,10 @@ async function runForeground(paths: InstancePaths, port: number | undefined, io:
   let config = buildConfig(readConfigFile(paths.configFile));
   const detached = process.env.TENDRIL_DETACHED === '1';
   const log = createLogger({ level: config.log.level });
-  const node = await startNode({ paths, config: () => config, log, port });
+  // For store-limit trials: pretend the disk has this many bytes free (spec §1.1's SERVALD_FREE_SPACE).
+  const free = process.env.TENDRIL_FREE_SPACE;
+  const freeSpaceOverride = free !== undefined && /^\d+$/.test(free) ? Number(free) : undefined;
+  const node = await startNode({ paths, config: () => config, log, port, freeSpaceOverride });
   const unwatch = watchConfig(paths, log, (next) => {
     if (next.rhizome.port !== config.rhizome.port) log.warn('rhizome.http.port changes at the next start');
     log.level = next.log.level;

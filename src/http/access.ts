@@ -6,9 +6,10 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { fail } from '../errors.js';
 import type { Credentials } from './credentials.js';
-import { formatOrigin, isLocalOrigin, parseOrigin } from './origin.js';
+import { formatOrigin, isLocalOrigin, parseOrigin, type Origin } from './origin.js';
 import type { Principal } from './types.js';
 
 export interface Authenticator {
@@ -21,6 +22,12 @@ export interface AccessPolicy {
   readonly localOnly: boolean;
   /** `local`: the reference's localhost-only CORS rule; `any`: every origin (dev mode). */
   readonly cors: 'local' | 'any';
+  /** Origins allowed beside the local ones (`scheme://host[:port]`, exact). */
+  readonly allowedOrigins?: readonly string[];
+  /** Refuse TLS clients without a certificate the server's CA verified (403). */
+  readonly clientCerts?: boolean;
+  /** Accept pages from the server's own origin (TLS servers only, see corsHeaders). */
+  readonly sameOrigin?: boolean;
   readonly authenticator: Authenticator;
 }
 
@@ -35,18 +42,40 @@ export function isLoopback(address: string | undefined): boolean {
 
 export function checkPeer(req: IncomingMessage, policy: AccessPolicy): void {
   if (policy.localOnly && !isLoopback(req.socket.remoteAddress)) fail('ACCESS_NOT_LOCAL');
+  if (policy.clientCerts) checkClientCertificate(req.socket);
+}
+
+/** 403 unless the TLS peer presented a certificate the server's client CA verified. */
+export function checkClientCertificate(socket: IncomingMessage['socket']): void {
+  const tls = socket as TLSSocket;
+  if (tls.authorized === true) return;
+  const presented = typeof tls.getPeerCertificate === 'function' && Object.keys(tls.getPeerCertificate()).length > 0;
+  fail(presented ? 'ACCESS_CLIENT_CERT_UNTRUSTED' : 'ACCESS_CLIENT_CERT_MISSING');
 }
 
 /** The CORS response headers for this request; throws 403 for an origin the policy refuses. */
 export function corsHeaders(req: IncomingMessage, policy: AccessPolicy): Record<string, string> | undefined {
   const origin = parseOrigin(req.headers.origin);
   if (origin === undefined) return undefined;
-  if (policy.cors === 'local' && !isLocalOrigin(origin)) fail('ACCESS_ORIGIN_FORBIDDEN');
+  // A page served by this very server (the docs page) is its own origin: nothing to share. Only
+  // over TLS: on plain HTTP a page on any host name can be served from here by DNS rebinding,
+  // which is exactly what the local-origin rule stops.
+  if (policy.sameOrigin && origin.kind === 'url' && req.headers.host !== undefined && sameHost(origin, req.headers.host)) {
+    return undefined;
+  }
+  if (policy.cors === 'local' && !isLocalOrigin(origin) && !policy.allowedOrigins?.includes(formatOrigin(origin))) {
+    fail('ACCESS_ORIGIN_FORBIDDEN');
+  }
   return {
     'Access-Control-Allow-Origin': policy.cors === 'any' ? '*' : formatOrigin(origin),
     'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
     'Access-Control-Allow-Headers': policy.cors === 'any' ? 'Authorization, X-Tendril-Token, Content-Type' : 'Authorization',
   };
+}
+
+/** True when an origin names the host and port the request was sent to. */
+function sameHost(origin: Extract<Origin, { kind: 'url' }>, host: string): boolean {
+  return `${origin.host}${origin.port ? `:${origin.port}` : ''}` === host.toLowerCase() && origin.scheme !== 'file';
 }
 
 export function authenticate(credentials: Credentials | undefined, policy: AccessPolicy): Principal {
@@ -94,13 +123,38 @@ export function basicAuthenticator(users: () => Readonly<Record<string, string>>
 }
 
 const MAX_PROVEN = 64;
+
+/** Tokens proven by `check`: read-only ones may not write. */
+export function tokenAuthenticator(check: (token: string) => { id: string; readOnly: boolean } | undefined): Authenticator {
+  return {
+    authenticate(credentials) {
+      if (credentials?.scheme !== 'token') return undefined;
+      const token = check(credentials.token);
+      return token && principalFor(`token:${token.id}`, !token.readOnly);
+    },
+  };
+}
+
+/** The first authenticator that accepts the credentials decides. */
+export function anyOf(...authenticators: readonly Authenticator[]): Authenticator {
+  return {
+    authenticate(credentials) {
+      for (const a of authenticators) {
+        const principal = a.authenticate(credentials);
+        if (principal) return principal;
+      }
+      return undefined;
+    },
+  };
+}
 const principals = new Map<string, Principal>();
 /** Principals are immutable and few; sharing them saves an allocation per request. */
-function principalFor(id: string): Principal {
-  let p = principals.get(id);
+function principalFor(id: string, canWrite = true): Principal {
+  const key = `${canWrite ? 'w' : 'r'}${id}`;
+  let p = principals.get(key);
   if (!p) {
-    p = Object.freeze({ id, canWrite: true });
-    principals.set(id, p);
+    p = Object.freeze({ id, canWrite });
+    principals.set(key, p);
   }
   return p;
 }

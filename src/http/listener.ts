@@ -6,6 +6,7 @@
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { TendrilError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -13,25 +14,40 @@ import { IDLE_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADER_COUNT } from './limits.js
 import type { Pipeline } from './pipeline.js';
 import { rawErrorResponse } from './respond.js';
 
-
 const PARSER_ERRORS: Record<string, ErrorCode> = {
   HPE_HEADER_OVERFLOW: 'HTTP_HEADERS_TOO_LARGE',
   ERR_HTTP_REQUEST_TIMEOUT: 'HTTP_REQUEST_TIMEOUT',
 };
 
-export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: string): Server {
-  const server = createServer(
-    {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      // Uploads of any size are bounded by the idle timeout instead of a total time.
-      requestTimeout: 0,
-      headersTimeout: IDLE_TIMEOUT_MS,
-      keepAliveTimeout: 5_000,
-      // The reference serves HTTP/1.1 requests without a Host header; so does Tendril.
-      requireHostHeader: false,
-    },
-    pipeline.onRequest,
-  );
+/** Certificate, key and (for client certificates) the CA that signs them, in PEM. */
+export interface TlsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+}
+
+const HTTP_OPTIONS = {
+  maxHeaderSize: MAX_HEADER_BYTES,
+  // Uploads of any size are bounded by the idle timeout instead of a total time.
+  requestTimeout: 0,
+  headersTimeout: IDLE_TIMEOUT_MS,
+  keepAliveTimeout: 5_000,
+  // The reference serves HTTP/1.1 requests without a Host header; so does Tendril.
+  requireHostHeader: false,
+};
+
+/**
+ * An HTTP server, or HTTPS with `tls`. With a client CA, clients are asked for a certificate but
+ * not refused during the handshake: the pipeline answers 403 with a JSON result saying why, which
+ * a client can read, where a failed handshake says nothing.
+ */
+export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: string, tls?: TlsOptions): Server {
+  const server: Server = tls
+    ? createHttpsServer(
+        { ...HTTP_OPTIONS, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: false },
+        pipeline.onRequest,
+      )
+    : createServer(HTTP_OPTIONS, pipeline.onRequest);
   server.maxHeadersCount = MAX_HEADER_COUNT;
   server.on('checkContinue', pipeline.onCheckContinue);
   server.setTimeout(IDLE_TIMEOUT_MS, (socket: Socket) => socket.destroy());

@@ -23,14 +23,20 @@ import { parseTarget, reservationCost } from './target.js';
 
 export interface PipelineOptions {
   readonly router: Router;
-  readonly policy: AccessPolicy;
+  /** The access rules; a function when they depend on the request (forwarded requests). */
+  readonly policy: AccessPolicy | ((req: IncomingMessage) => AccessPolicy);
+  /** The client address for the log, when the socket's peer is a proxy in front. */
+  readonly remoteOf?: (req: IncomingMessage) => string | undefined;
   readonly log: Logger;
   /** Value of the Server header. */
   readonly serverHeader: string;
   /** False for a family that is switched off by configuration (it then answers 404). */
   readonly familyEnabled: (family: Family) => boolean;
-  /** True for the owner-only control socket, which alone serves control routes. */
-  readonly control?: boolean;
+  /**
+   * True for requests on the owner-only control socket, which alone serve control routes (a
+   * function: requests a dedicated web server forwarded there are not control requests).
+   */
+  readonly control?: boolean | ((req: IncomingMessage) => boolean);
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -43,7 +49,8 @@ export interface Pipeline {
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { router, policy, log } = options;
+  const { router, log } = options;
+  const policyOf = typeof options.policy === 'function' ? options.policy : () => options.policy as AccessPolicy;
 
   function logCompletion(ctx: Context, res: ServerResponse): void {
     // One line per request (STYLE 7): 5xx at error, the rest at info. Built only when written.
@@ -51,7 +58,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (!log.isLevelEnabled(level)) return;
     log[level](
       {
-        remote: ctx.req.socket.remoteAddress ?? 'local',
+        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
         method: ctx.method,
         url: redactUrl(ctx.req.url ?? ''),
         status: res.statusCode,
@@ -94,9 +101,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.contentType = checkFraming(req);
       const unframed = isUnframed(req);
 
-      const family = router.family(target.path, options.control === true);
+      const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
+      const family = router.family(target.path, control);
       if (!family || !options.familyEnabled(family)) fail('HTTP_NOT_FOUND');
 
+      const policy = policyOf(req);
       checkPeer(req, policy);
       ctx.cors = corsHeaders(req, policy);
       if (method === 'OPTIONS') {
@@ -105,7 +114,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       if (!family.public) ctx.principal = authenticate(credentials, policy);
 
-      const match = router.match(method, target.path, options.control === true);
+      const match = router.match(method, target.path, control);
+      if (match.kind !== 'none' && match.route.emptyBody && Number(req.headers['content-length'] ?? 0) !== 0) {
+        fail('HTTP_BAD_CONTENT_LENGTH');
+      }
       if (match.kind === 'wrong-method') {
         fail(match.family.wrongMethod === 405 ? 'HTTP_METHOD_NOT_ALLOWED' : 'HTTP_NOT_FOUND');
       }

@@ -39,6 +39,13 @@ export interface Route {
   readonly query?: readonly QueryDoc[];
   /** Never offered on TCP listeners: only the owner-only control socket serves it. */
   readonly controlOnly?: boolean;
+  /** Success statuses, for the OpenAPI description (default: 200, or 201 for a POST that writes). */
+  readonly ok?: readonly number[];
+  /**
+   * The request must carry no body: a Content-Length other than 0 is 400 "Bad content length",
+   * checked before the verb as the reference's MeshMS read endpoints do (spec §4.3).
+   */
+  readonly emptyBody?: boolean;
   readonly handler: Handler;
 }
 
@@ -48,6 +55,8 @@ const PARAM_KINDS: Record<string, string> = {
   token: '[A-Za-z0-9_=-]+',
   uint: '[0-9]{1,20}',
   segment: '[^/]+',
+  /** Anything, including nothing: text the reference ignores after a path (MeshMB follow). */
+  ignored: '.*',
 };
 
 interface Compiled {
@@ -76,7 +85,7 @@ function compile(route: Route): Compiled {
 
 export type Match =
   | { readonly kind: 'route'; readonly route: Route; readonly params: Record<string, string> }
-  | { readonly kind: 'wrong-method'; readonly family: Family }
+  | { readonly kind: 'wrong-method'; readonly family: Family; readonly route: Route }
   | { readonly kind: 'none' };
 
 export class Router {
@@ -103,19 +112,19 @@ export class Router {
   }
 
   match(method: string, path: string, control = true): Match {
-    let other: Family | undefined;
+    let other: Route | undefined;
     for (const c of this.compiled) {
       if (c.route.controlOnly && !control) continue;
       const m = c.re.exec(path);
       if (!m) continue;
       if (c.route.method !== method) {
-        other = c.route.family;
+        other = c.route;
         continue;
       }
       const params: Record<string, string> = {};
       c.names.forEach((name, i) => (params[name] = m[i + 1]!));
       return { kind: 'route', route: c.route, params };
     }
-    return other ? { kind: 'wrong-method', family: other } : { kind: 'none' };
+    return other ? { kind: 'wrong-method', family: other.family, route: other } : { kind: 'none' };
   }
 }

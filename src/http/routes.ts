@@ -7,12 +7,18 @@ import type { RhizomeService } from '../services/rhizome/types.js';
 import { keyringHandlers } from './api/keyring.js';
 import { rhizomeReadHandlers } from './api/rhizome-read.js';
 import { rhizomeWriteHandlers } from './api/rhizome-write.js';
+import type { MeshmbService } from '../services/meshmb/types.js';
+import { meshmbHandlers } from './api/meshmb.js';
+import type { MeshmsService } from '../services/meshms/types.js';
+import { meshmsHandlers } from './api/meshms.js';
 import type { Family, QueryDoc, Route } from './router.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
   readonly keyring: KeyringService;
   readonly rhizome: RhizomeService;
+  readonly meshmb: MeshmbService;
+  readonly meshms: MeshmsService;
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
 }
@@ -20,6 +26,8 @@ export interface ApiServices {
 export const FAMILIES = {
   keyring: { name: 'keyring', prefix: '/restful/keyring/', wrongMethod: 404, needsRhizome: false },
   rhizome: { name: 'rhizome', prefix: '/restful/rhizome/', wrongMethod: 405, needsRhizome: true },
+  meshmb: { name: 'meshmb', prefix: '/restful/meshmb/', wrongMethod: 405, needsRhizome: true },
+  meshms: { name: 'meshms', prefix: '/restful/meshms/', wrongMethod: 405, needsRhizome: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
 } as const satisfies Record<string, Family>;
 
@@ -37,11 +45,21 @@ const IMPORT_QUERY: readonly QueryDoc[] = [
   { name: 'id', doc: 'Bundle ID of the manifest being imported (with version: answered at once if already stored)' },
   { name: 'version', doc: 'Version of the manifest being imported' },
 ];
+const FEED_SENDER: QueryDoc = { name: 'sender', doc: "The feed author's SID, used until the feed itself arrives" };
+const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
   const k = keyringHandlers(services.keyring);
   const r = rhizomeReadHandlers(services.rhizome, services.newsinceTimeoutMs);
   const w = rhizomeWriteHandlers(services.rhizome);
+  const mb = meshmbHandlers(services.meshmb, services.newsinceTimeoutMs);
+  const MB = FAMILIES.meshmb;
+  const ID = '/restful/meshmb/{id:hex64}';
+  const FEED = '/restful/meshmb/{feed:hex64}';
+  const ms = meshmsHandlers(services.meshms, services.newsinceTimeoutMs);
+  const MS = FAMILIES.meshms;
+  const MY = '/restful/meshms/{my:sid}';
+  const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const K = FAMILIES.keyring;
   const R = FAMILIES.rhizome;
   const C = FAMILIES.control;
@@ -69,6 +87,27 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: '/restful/rhizome/insert',                           family: R, scope: 'write', body: 'multipart', handler: w.insert, summary: 'Create or update a bundle' },
     { method: 'POST',   path: '/restful/rhizome/append',                           family: R, scope: 'write', body: 'multipart', handler: w.append, summary: 'Create or extend a journal bundle' },
     { method: 'POST',   path: '/restful/rhizome/import',                           family: R, scope: 'write', body: 'multipart', handler: w.import, query: IMPORT_QUERY, summary: 'Store a bundle signed elsewhere' },
+    { method: 'POST',   path: `${ID}/sendmessage`,                                 family: MB, scope: 'write', body: 'multipart', handler: mb.send, summary: "Append a message to the identity's own feed" },
+    { method: 'GET',    path: `${FEED}/messagelist.json`,                          family: MB, scope: 'read',  body: 'none', handler: mb.messages,      summary: "List a feed's messages, newest first" },
+    { method: 'GET',    path: `${FEED}/newsince/messagelist.json`,                 family: MB, scope: 'read',  body: 'none', handler: mb.newsince,      summary: "List a feed's messages, then new ones as they arrive (long-poll)" },
+    { method: 'GET',    path: `${FEED}/newsince/{token:token}/messagelist.json`,   family: MB, scope: 'read',  body: 'none', handler: mb.newsince,      summary: "List a feed's messages newer than a token, then new ones (long-poll)" },
+    { method: 'GET',    path: `${ID}/feedlist.json`,                               family: MB, scope: 'read',  body: 'none', handler: mb.feeds,         summary: 'List the feeds an identity follows or blocks' },
+    { method: 'GET',    path: `${ID}/activity.json`,                               family: MB, scope: 'read',  body: 'none', handler: mb.activity,      summary: "List the messages of followed feeds and one's own, newest noticed first" },
+    { method: 'GET',    path: `${ID}/activity/{token:token}/activity.json`,        family: MB, scope: 'read',  body: 'none', handler: mb.activitySince, summary: 'List activity newer than a token, then new activity as it arrives (long-poll)' },
+    { method: 'GET',    path: `${ID}/activity/activity.json`,                      family: MB, scope: 'read',  body: 'none', handler: mb.activitySince, summary: 'List all activity, then new activity as it arrives (long-poll)' },
+    { method: 'POST',   path: `${ID}/follow/{feed:hex64}{rest:ignored}`,           family: MB, scope: 'write', body: 'none', handler: mb.follow, query: [FEED_NAME, FEED_SENDER], summary: 'Follow a feed' },
+    { method: 'POST',   path: `${ID}/ignore/{feed:hex64}{rest:ignored}`,           family: MB, scope: 'write', body: 'none', handler: mb.ignore, summary: 'Stop following (or blocking) a feed' },
+    { method: 'POST',   path: `${ID}/block/{feed:hex64}{rest:ignored}`,            family: MB, scope: 'write', body: 'none', handler: mb.block, query: [FEED_SENDER], summary: 'Block a feed' },
+    // MeshMS (spec §4.3). The list GETs acknowledge new messages as a side effect, as the
+    // reference's do; they stay `read` so read-only clients can follow their conversations.
+    { method: 'GET',    path: `${MY}/conversationlist.json`,                        family: MS, scope: 'read',  body: 'none', handler: ms.conversations, summary: 'List the conversations of an identity' },
+    { method: 'GET',    path: `${PAIR}/messagelist.json`,                           family: MS, scope: 'read',  body: 'none', handler: ms.messages, summary: 'List the messages of a conversation, newest first' },
+    { method: 'GET',    path: `${PAIR}/newsince/messagelist.json`,                  family: MS, scope: 'read',  body: 'none', handler: ms.newsince, summary: 'List the messages of a conversation, then new ones as they arrive (long-poll)' },
+    { method: 'GET',    path: `${PAIR}/newsince/{token:token}/messagelist.json`,    family: MS, scope: 'read',  body: 'none', handler: ms.newsince, summary: 'List messages newer than a token, then new ones as they arrive (long-poll)' },
+    { method: 'POST',   path: `${PAIR}/sendmessage`,                                family: MS, scope: 'write', body: 'multipart', handler: ms.send, summary: 'Send a message (form part "message", text/plain; charset=utf-8, at most 4094 bytes)' },
+    { method: 'POST',   path: `${MY}/readall`,                                      family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readAllConversations, summary: 'Mark every conversation read' },
+    { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readAll, summary: 'Mark a conversation read' },
+    { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
     { method: 'POST',   path: '/control/keyring/load',            family: C, scope: 'write', body: 'multipart', handler: k.load, controlOnly: true, query: [{ name: 'pin', doc: 'PIN for each loaded identity, in order (repeatable)' }], summary: 'Load identities from a keyring dump' },
   ];
 }

@@ -18,6 +18,8 @@ import type { Logger } from '../log.js';
 import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
 import { createRhizomeService } from '../services/rhizome/service.js';
+import { createMeshmbService } from '../services/meshmb/service.js';
+import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
 import { VERSION } from '../version.js';
@@ -93,8 +95,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     stops.push(() => store.close());
     const rhizome = createRhizomeService({ store, keyring, log: log.child({ service: 'rhizome' }) });
+    const meshmb = createMeshmbService({
+      rhizome,
+      keyring,
+      log: log.child({ service: 'meshmb' }),
+      reliableClock: () => config().rhizome.reliableClock,
+    });
+    const meshms = createMeshmsService({
+      rhizome,
+      keyring,
+      log: log.child({ service: 'meshms' }),
+      reliableClock: () => config().rhizome.reliableClock,
+    });
     const router = new Router(
-      buildRoutes({ keyring, rhizome, newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs }),
+      buildRoutes({ keyring, rhizome, meshmb, meshms, newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs }),
     );
     const familyEnabled = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);

@@ -88,10 +88,16 @@ function statusMembers(outcome: RhizomeOutcome): Array<readonly [string, JsonVal
 
 /** The reply as a JSON result (errors, imports) or, for manifest bodies, the signed manifest. */
 export function rhizomeResult(reply: RhizomeReply): JsonResult | BodyResult {
-  const { status, reason } = httpStatusOf(reply.outcome);
   const headers = rhizomeHeaders(reply);
-  if (reply.manifestBody && reply.bundle && status < 300) {
-    return { kind: 'body', status, reason, contentType: MANIFEST_TYPE, headers, body: reply.bundle.signed, length: reply.bundle.signed.length };
+  const base = reply.outcome.http;
+  if (reply.manifestBody && reply.bundle && base !== undefined && base > 0 && base < 300) {
+    // A manifest answer carries the status of the bundle outcome (201 new, 200 same or duplicate,
+    // 202 old) with its default reason, as the reference's static manifest response does: the
+    // payload status is in the headers but raises nothing (spec §3.8.3 steps 7-8). An insert that
+    // finds the same version stored is 200 even though its payload was new.
+    const signed = reply.bundle.signed;
+    return { kind: 'body', status: base, contentType: MANIFEST_TYPE, headers, body: signed, length: signed.length };
   }
+  const { status, reason } = httpStatusOf(reply.outcome);
   return { kind: 'json', status, reason, members: statusMembers(reply.outcome), headers };
 }

@@ -34,7 +34,7 @@ import { bundleColumns, storedManifest } from './columns.js';
 import { findDuplicate } from './duplicates.js';
 import { payloadKey } from './payload-key.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
-import { describeStored, storeFailure } from './store-outcomes.js';
+import { describeStored, roomOutcome, storeFailure } from './store-outcomes.js';
 import type { AddSession, BundleView, RhizomeReply } from './types.js';
 
 export interface AddDeps {
@@ -71,7 +71,7 @@ export class AddBundleSession implements AddSession {
   private cipher: PayloadCipher | undefined;
   private received = 0;
   /** Set when a payload of undeclared size outgrew the store while streaming. */
-  private overflow: PayloadStatus | undefined;
+  private overflow: RhizomeOutcome | undefined;
   private nextRoomCheck = ROOM_CHECK_BYTES;
 
   constructor(
@@ -204,8 +204,8 @@ export class AddBundleSession implements AddSession {
     const early = (payload: PayloadStatus): RhizomeReply => reply({ bundle: BundleStatus.NEW, payload });
 
     if (this.declaredSize !== undefined && this.declaredSize > 0n) {
-      const room = store.makeRoom(Number(this.declaredSize));
-      if (room !== 'ok') return early(room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED);
+      const refused = roomOutcome(store, Number(this.declaredSize), this.deps.log, BundleStatus.NEW);
+      if (refused) return reply(refused);
     }
     if (m.crypt) {
       const key = payloadKey({ bid: m.id!, sender: m.sender, recipient: m.recipient }, keyring, this.secret, this.authorIdentity);
@@ -242,9 +242,9 @@ export class AddBundleSession implements AddSession {
     // being written, and the rest of the upload is read and discarded.
     if (this.declaredSize === undefined && this.received >= this.nextRoomCheck) {
       this.nextRoomCheck += ROOM_CHECK_BYTES;
-      const room = this.deps.store.makeRoom(this.writer!.length);
-      if (room !== 'ok') {
-        this.overflow = room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED;
+      const refused = roomOutcome(this.deps.store, this.writer!.length, this.deps.log, BundleStatus.NO_ROOM);
+      if (refused) {
+        this.overflow = refused;
         await this.abort();
       }
     }
@@ -254,7 +254,7 @@ export class AddBundleSession implements AddSession {
   async finish(): Promise<RhizomeReply> {
     const m = this.manifest!;
     const { store, keyring } = this.deps;
-    if (this.overflow !== undefined) return reply({ bundle: BundleStatus.NO_ROOM, payload: this.overflow });
+    if (this.overflow !== undefined) return reply(this.overflow);
     const writer = this.writer!;
     const received = BigInt(this.received);
 
@@ -296,13 +296,10 @@ export class AddBundleSession implements AddSession {
     const payloadStatus =
       payload.length === 0 ? PayloadStatus.EMPTY : alreadyStored ? PayloadStatus.STORED : PayloadStatus.NEW;
     if (payloadStatus === PayloadStatus.NEW) {
-      const room = store.makeRoom(payload.length);
-      if (room !== 'ok') {
+      const refused = roomOutcome(store, payload.length, this.deps.log, BundleStatus.NO_ROOM);
+      if (refused) {
         await this.abort();
-        return reply({
-          bundle: BundleStatus.NO_ROOM,
-          payload: room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED,
-        });
+        return reply(refused);
       }
     }
 

@@ -15,7 +15,7 @@ import type { PayloadWriter, RhizomeStore } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { bundleColumns } from './columns.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
-import { describeStored, storeFailure } from './store-outcomes.js';
+import { describeStored, roomOutcome, storeFailure } from './store-outcomes.js';
 import type { ImportSession, RhizomeReply } from './types.js';
 
 export interface ImportDeps {
@@ -78,10 +78,8 @@ export class ImportBundleSession implements ImportSession {
   // eslint-disable-next-line @typescript-eslint/require-await -- part of an async protocol
   async openPayload(): Promise<RhizomeReply | undefined> {
     const m = this.manifest!;
-    const room = this.deps.store.makeRoom(Number(m.filesize));
-    if (room !== 'ok') {
-      return this.reply({ bundle: BundleStatus.NEW, payload: room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED });
-    }
+    const refused = roomOutcome(this.deps.store, Number(m.filesize), this.deps.log, BundleStatus.NEW);
+    if (refused) return this.reply(refused);
     this.writer = this.deps.store.createPayloadWriter();
     return undefined;
   }
@@ -126,6 +124,15 @@ export class ImportBundleSession implements ImportSession {
         });
       }
       payloadStatus = store.payloadLength(payload.hash) === undefined ? PayloadStatus.NEW : PayloadStatus.STORED;
+      if (payloadStatus === PayloadStatus.NEW) {
+        // Room was made when the payload began; other bundles may have taken it while the payload
+        // streamed in, so the store's rule is checked again before committing (as insert does).
+        const refused = roomOutcome(store, payload.length, log, BundleStatus.NO_ROOM);
+        if (refused) {
+          await this.abort();
+          return this.reply(refused);
+        }
+      }
     }
     let committed;
     try {

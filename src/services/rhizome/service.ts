@@ -3,7 +3,7 @@
  * decrypt payloads for unlocked identities; writes are sessions (add-session.ts,
  * import-session.ts).
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { bundleIdToSid } from '../../crypto/bundle-keys.js';
 import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
 import type { Logger } from '../../log.js';
@@ -78,13 +78,11 @@ class Rhizome implements RhizomeService {
     const filesize = m.filesize ?? 0n;
     if (filesize === 0n) return { kind: 'payload', reply: { outcome: found, bundle }, stream: () => new PassThrough().end() };
     const hash = m.filehash!;
-    if (this.store.payloadLength(hash) === undefined) {
-      return {
-        kind: 'reply',
-        reply: { outcome: { ...found, http: 404, reason: 'Payload not found', payload: PayloadStatus.NEW }, bundle },
-      };
-    }
-    const opened = { ...found, payload: PayloadStatus.STORED };
+    const notFound: PayloadOpening = {
+      kind: 'reply',
+      reply: { outcome: { ...found, http: 404, reason: 'Payload not found', payload: PayloadStatus.NEW }, bundle },
+    };
+    if (this.store.payloadLength(hash) === undefined) return notFound;
     let key: Buffer | undefined;
     if (decrypt && m.crypt) {
       const author = bundle.author ? this.keyring.find(bundle.author) : undefined;
@@ -96,10 +94,21 @@ class Rhizome implements RhizomeService {
         };
       }
     }
+    // Opened now, not when the body is written: a payload whose file has gone (deleted from
+    // outside, or evicted since the row was read) is a 404 "Payload not found" here rather than
+    // a response cut off after its headers. The open descriptor also keeps the bytes readable if
+    // the payload is evicted while it streams.
+    const raw = this.store.readPayload(hash, start, end);
+    if (!raw) return notFound;
+    let taken = false;
+    // Whoever asked for the payload writes it at once; if nothing does, the descriptor is closed.
+    setImmediate(() => {
+      if (!taken) raw.destroy();
+    }).unref();
+    const opened = { ...found, payload: PayloadStatus.STORED };
     const cipherKey = key;
     const stream = (): Readable => {
-      const raw = this.store.readPayload(hash, start, end);
-      if (!raw) throw new Error('payload vanished');
+      taken = true;
       if (!cipherKey) return raw;
       // The stream cipher allows random access: logical offsets include a journal's tail.
       const cipher = createPayloadCipherStream({
@@ -107,8 +116,8 @@ class Rhizome implements RhizomeService {
         nonce: payloadNonce(m.id!, m.version!, m.isJournal),
         offset: (m.tail ?? 0n) + BigInt(start),
       });
-      raw.on('error', (err) => cipher.destroy(err));
-      return raw.pipe(cipher);
+      // pipeline, not pipe: a client that goes away destroys the cipher, and with it the file.
+      return pipeline(raw, cipher, () => undefined);
     };
     return { kind: 'payload', reply: { outcome: opened, bundle }, stream };
   }

@@ -9,7 +9,7 @@ import type { RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { deduceAuthor } from './author.js';
 import { storedManifest } from './columns.js';
-import { BundleStatus, PayloadStatus } from './status.js';
+import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
 import type { BundleView, RhizomeReply } from './types.js';
 
 /**
@@ -49,4 +49,21 @@ export function storeFailure(err: unknown, log: Logger, payload?: PayloadStatus)
   }
   log.error({ err }, 'payload store error');
   return { outcome: { http: 500, reason: 'Payload store error', payload: PayloadStatus.ERROR } };
+}
+
+/**
+ * Makes room for `length` more bytes (spec §7.10): undefined when there is room, else the
+ * outcome to answer with. `bundle` is the bundle status to report: NEW for an answer given before
+ * the payload is read (the reference keeps 0 there, spec §3.8.2), NO_ROOM at the end. A store
+ * locked by another process is 423 with bundle status 9, like any other write that finds it so.
+ */
+export function roomOutcome(store: RhizomeStore, length: number, log: Logger, bundle: BundleStatus): RhizomeOutcome | undefined {
+  let room;
+  try {
+    room = store.makeRoom(length);
+  } catch (err) {
+    return storeFailure(err, log).outcome;
+  }
+  if (room === 'ok') return undefined;
+  return { bundle, payload: room === 'too-big' ? PayloadStatus.TOO_BIG : PayloadStatus.EVICTED };
 }

@@ -45,7 +45,10 @@ export type PayloadOpening =
   | {
       readonly kind: 'payload';
       readonly reply: RhizomeReply;
-      /** Bytes [start, end) of the payload (decrypted if asked and encrypted). */
+      /**
+       * Bytes [start, end) of the payload (decrypted if asked and encrypted). The payload is
+       * already open: call this in the same turn (it is closed on the next one if nobody did).
+       */
       readonly stream: () => Readable;
     };
 

@@ -1,0 +1,83 @@
+/**
+ * The API description and the interactive docs page. The page is Swagger UI served from the
+ * installed package, never a CDN: nodes are often offline. Its Authorize button offers HTTP
+ * Basic, a Bearer token and the X-Tendril-Token header, as the OpenAPI document declares.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fail } from '../../errors.js';
+import { buildOpenApi } from '../openapi.js';
+import type { Route } from '../router.js';
+import type { BodyResult, Handler } from '../types.js';
+
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
+  'favicon-16x16.png': 'image/png',
+  'favicon-32x32.png': 'image/png',
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Tendril REST API</title>
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+`;
+
+const INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  tryItOutEnabled: true,
+  persistAuthorization: false,
+});
+`;
+
+function body(contentType: string, bytes: Buffer): BodyResult {
+  return { kind: 'body', status: 200, contentType, body: bytes, length: bytes.length, headers: { 'Cache-Control': 'no-cache' } };
+}
+
+export interface DocsHandlers {
+  readonly openapi: Handler;
+  readonly page: Handler;
+  readonly asset: Handler;
+}
+
+/** Handlers for `/openapi.json`, `/docs` and `/docs/ASSET`, describing `routes()`. */
+export function docsHandlers(routes: () => readonly Route[]): DocsHandlers {
+  const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const cache = new Map<string, Buffer>();
+  let document: Buffer | undefined;
+  return {
+    openapi() {
+      document ??= Buffer.from(`${JSON.stringify(buildOpenApi(routes()), null, 2)}\n`, 'utf8');
+      return body('application/json', document);
+    },
+    page() {
+      return body('text/html; charset=utf-8', Buffer.from(PAGE, 'utf8'));
+    },
+    asset(ctx) {
+      const file = ctx.params.file!;
+      if (file === 'init.js') return body('text/javascript; charset=utf-8', Buffer.from(INIT, 'utf8'));
+      const type = ASSETS[file];
+      if (!type) fail('HTTP_NOT_FOUND');
+      let bytes = cache.get(file);
+      if (!bytes) {
+        bytes = readFileSync(join(dist, file));
+        cache.set(file, bytes);
+      }
+      return body(type, bytes);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * A web server's specification, from `web server` arguments — on the command line of a dedicated
+ * server, or inside `start --commands="web server …; web server …"` and the `web.commands`
+ * config key for servers embedded in the node — validated before anything listens, so an
+ * impossible combination is a clear start-up error.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { fail } from '../errors.js';
+import { isMode, MODE_POLICY, type Mode } from './modes.js';
+
+export interface ServerSpec {
+  readonly mode: Mode;
+  readonly bind: string;
+  /** undefined: rhizome.http.port (with the reference's +100 search). */
+  readonly port: number | undefined;
+  readonly certfile?: string;
+  readonly keyfile?: string;
+  readonly clientca?: string;
+  /** Extra browser origins allowed beside the local ones, e.g. https://app.example.org. */
+  readonly allowedOrigins: readonly string[];
+}
+
+/** The TLS material of a spec, read once at start-up. */
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function isLoopbackAddress(address: string): boolean {
+  return LOOPBACK.has(address) || /^127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+function usage(why: string): never {
+  fail('USAGE', { arg: `web server: ${why}` });
+}
+
+/**
+ * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O`
+ * (also with a space instead of `=`), with `defaultMode` when --mode is absent.
+ */
+export function parseServerArgs(args: readonly string[], defaultMode: Mode): ServerSpec {
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) usage(`unexpected argument ${JSON.stringify(arg)}`);
+    const name = m[1]!;
+    const value = m[2] ?? args[++i];
+    if (value === undefined) usage(`--${name} needs a value`);
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  const one = (name: string): string | undefined => {
+    const v = values.get(name);
+    if (v && v.length > 1) usage(`--${name} given twice`);
+    values.delete(name);
+    return v?.[0];
+  };
+  const modeText = one('mode') ?? defaultMode;
+  if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (dev, server, upstream, mtls)`);
+  const portText = one('port');
+  if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) usage(`invalid port ${JSON.stringify(portText)}`);
+  const spec: ServerSpec = {
+    mode: modeText,
+    bind: one('bind') ?? '127.0.0.1',
+    port: portText === undefined ? undefined : Number(portText),
+    certfile: one('certfile'),
+    keyfile: one('keyfile'),
+    clientca: one('clientca'),
+    allowedOrigins: (values.get('allowed-origin') ?? []).flatMap((o) => o.split(',')).filter(Boolean),
+  };
+  values.delete('allowed-origin');
+  for (const name of values.keys()) usage(`unknown option --${name}`);
+  return spec;
+}
+
+/** `web server …; web server …` as in `start --commands` and `web.commands`. */
+export function parseCommands(text: string): ServerSpec[] {
+  return text
+    .split(';')
+    .map((c) => c.trim())
+    .filter(Boolean)
+    .map((command) => {
+      const words = command.split(/\s+/);
+      if (words[0] !== 'web' || words[1] !== 'server') usage(`unknown command ${JSON.stringify(command)}`);
+      return parseServerArgs(words.slice(2), 'server');
+    });
+}
+
+function readable(path: string | undefined, option: string): Buffer {
+  if (path === undefined) usage(`--${option} is required in this mode`);
+  try {
+    accessSync(path, constants.R_OK);
+    return readFileSync(path);
+  } catch {
+    return usage(`cannot read --${option} ${path}`);
+  }
+}
+
+/** Checks the spec's combination and reads its TLS files; throws a USAGE error naming the problem. */
+export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
+  const policy = MODE_POLICY[spec.mode];
+  if (isIP(spec.bind) === 0 && spec.bind !== 'localhost') usage(`--bind must be an IP address, not ${JSON.stringify(spec.bind)}`);
+  if (policy.loopbackOnly && !isLoopbackAddress(spec.bind)) {
+    usage(`${spec.mode} mode can only bind to a loopback address (127.0.0.1 or ::1), not ${spec.bind}`);
+  }
+  for (const origin of spec.allowedOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) usage(`--allowed-origin must be scheme://host[:port], not ${JSON.stringify(origin)}`);
+  }
+  if (!policy.tls) {
+    for (const option of ['certfile', 'keyfile', 'clientca'] as const) {
+      if (spec[option] !== undefined) usage(`--${option} has no use in ${spec.mode} mode (plain HTTP)`);
+    }
+    return undefined;
+  }
+  const cert = readable(spec.certfile, 'certfile');
+  const key = readable(spec.keyfile, 'keyfile');
+  if (!policy.clientCerts) {
+    if (spec.clientca !== undefined) usage('--clientca is only for mtls mode');
+    return { cert, key };
+  }
+  return { cert, key, ca: readable(spec.clientca, 'clientca') };
+}

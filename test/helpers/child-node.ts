@@ -1,0 +1,115 @@
+/**
+ * Test support: a node running as a separate process, started the way a user starts it
+ * (`tendril --instance DIR start --port 0`), so a test can SIGKILL it or measure its memory and CPU
+ * time from /proc without counting its own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import type { InstancePaths } from '../../src/node/instance.js';
+import { cliArgs, cliEnv, REPO_ROOT } from './cli.js';
+
+export interface ChildNode {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  /** Resolves when the process has exited (with its signal, if killed). */
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  /** What the node wrote to stderr, for failure messages. */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL if it lingers; resolves once it is gone. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a node in `paths` and waits until it listens (its proc/http_port file appears). A port
+ * file left by a node that was killed is removed first, so the one read is this node's.
+ */
+export async function spawnNode(paths: InstancePaths, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ChildNode> {
+  rmSync(paths.portFile, { force: true });
+  const child = spawn(process.execPath, cliArgs(paths.root, ['start', '--port', '0']), {
+    cwd: REPO_ROOT,
+    env: cliEnv(options.env),
+    // The node logs a line per request to stdout; nobody reads it here.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr += text;
+  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let port: number | undefined;
+  while (port === undefined) {
+    if (gone) throw new Error(`the node exited before listening: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the node did not listen in time: ${stderr}`);
+    }
+    try {
+      const text = readFileSync(paths.portFile, 'utf8');
+      if (text.endsWith('\n')) port = Number.parseInt(text, 10);
+    } catch {
+      // not yet written
+    }
+    if (port === undefined) await sleep(25);
+  }
+  return {
+    child,
+    pid: child.pid!,
+    port,
+    exited,
+    stderr: () => stderr,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (VmRSS of /proc/PID/status). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** CPU time a process has used (user + system), in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Samples `pid`'s RSS every `everyMs` until stopped; returns the peak seen. */
+export function sampleRss(pid: number, everyMs = 50): { stop(): number; peak(): number } {
+  let peak = 0;
+  const take = (): void => {
+    try {
+      peak = Math.max(peak, rssBytes(pid));
+    } catch {
+      // the process is gone
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    peak: () => peak,
+    stop() {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
+}
