@@ -13,6 +13,7 @@ import { registerMeshmbCommands } from './meshmb-commands.js';
 import { registerMeshmsCommands } from './meshms-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerRhizomeCommands } from './rhizome-commands.js';
+import { registerWebCommands } from './web-commands.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('tendril')
@@ -29,6 +30,7 @@ export function buildProgram(io: Io): Command {
   registerRhizomeCommands(program, paths, io);
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
+  registerWebCommands(program, paths, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -13,6 +13,7 @@ import { ensureInstanceDirs, type InstancePaths } from '../node/instance.js';
 import { startNode, type NodeState } from '../node/node.js';
 import { isAlive, runningPid } from '../node/pid-lock.js';
 import { VERSION } from '../version.js';
+import { parseCommands } from '../web/spec.js';
 import { parsePortOption, type Io } from './io.js';
 
 function readState(paths: InstancePaths): NodeState | undefined {
@@ -65,7 +66,14 @@ function watchConfig(paths: InstancePaths, log: Logger, apply: (config: Config) 
   };
 }
 
-async function runForeground(paths: InstancePaths, port: number | undefined, io: Io): Promise<number> {
+interface StartOptions {
+  readonly detach?: boolean;
+  readonly port?: number;
+  readonly commands?: string;
+}
+
+async function runForeground(paths: InstancePaths, opts: StartOptions, io: Io): Promise<number> {
+  const port = opts.port;
   ensureInstanceDirs(paths);
   let config = buildConfig(readConfigFile(paths.configFile));
   const detached = process.env.TENDRIL_DETACHED === '1';
@@ -73,7 +81,9 @@ async function runForeground(paths: InstancePaths, port: number | undefined, io:
   // For store-limit trials: pretend the disk has this many bytes free (spec §1.1's SERVALD_FREE_SPACE).
   const free = process.env.TENDRIL_FREE_SPACE;
   const freeSpaceOverride = free !== undefined && /^\d+$/.test(free) ? Number(free) : undefined;
-  const node = await startNode({ paths, config: () => config, log, port, freeSpaceOverride });
+  const commands = opts.commands ?? config.web.commands;
+  const servers = commands === undefined ? undefined : parseCommands(commands);
+  const node = await startNode({ paths, config: () => config, log, port, freeSpaceOverride, servers });
   const unwatch = watchConfig(paths, log, (next) => {
     if (next.rhizome.port !== config.rhizome.port) log.warn('rhizome.http.port changes at the next start');
     log.level = next.log.level;
@@ -95,7 +105,8 @@ async function runForeground(paths: InstancePaths, port: number | undefined, io:
   return 0;
 }
 
-async function runDetached(paths: InstancePaths, port: number | undefined, io: Io): Promise<number> {
+async function runDetached(paths: InstancePaths, opts: StartOptions, io: Io): Promise<number> {
+  const port = opts.port;
   ensureInstanceDirs(paths);
   const config = buildConfig(readConfigFile(paths.configFile));
   const running = runningPid(paths.pidFile);
@@ -103,6 +114,7 @@ async function runDetached(paths: InstancePaths, port: number | undefined, io: I
   const logFd = openSync(paths.logFile, 'a', 0o600);
   const args = [...process.execArgv, process.argv[1]!, '--instance', paths.root, 'start'];
   if (port !== undefined) args.push('--port', String(port));
+  if (opts.commands !== undefined) args.push('--commands', opts.commands);
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', logFd, logFd],
@@ -166,9 +178,12 @@ export function registerNodeCommands(program: Command, paths: () => InstancePath
     .command('start')
     .description('start the node (in the foreground unless --detach)')
     .option('--detach', 'run in the background, logging to the instance log file')
-    .option('--port <n>', 'REST port (overrides rhizome.http.port)', parsePortOption)
-    .action(async (opts: { detach?: boolean; port?: number }) => {
-      io.exit(await (opts.detach ? runDetached : runForeground)(paths(), opts.port, io));
+    .option('--port <n>', 'REST port of the default server (overrides rhizome.http.port)', parsePortOption)
+    .option('--commands <servers>', 'web servers to run, e.g. "web server --mode=upstream --port=4110; web server --mode=server --port=8443 --certfile=F --keyfile=F"')
+    .action(async (opts: StartOptions) => {
+      // Bad server specs fail here, before anything starts or daemonises.
+      if (opts.commands !== undefined) parseCommands(opts.commands);
+      io.exit(await (opts.detach ? runDetached : runForeground)(paths(), opts, io));
     });
   program
     .command('stop')

@@ -26,6 +26,10 @@ export interface Config {
     readonly maxBlobSize: number;
     readonly reliableClock: boolean;
   };
+  readonly web: {
+    /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
+    readonly commands: string | undefined;
+  };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -86,6 +90,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       maxBlobSize: Number(parseScaled(get('rhizome.max_blob_size'))),
       reliableClock: parseBoolean(get('rhizome.reliable_clock')),
     },
+    web: { commands: entries.get('web.commands') },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
   });
 }

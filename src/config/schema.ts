@@ -2,6 +2,7 @@
  * Every configuration key Tendril knows, with its syntax, default and meaning. The keys are the
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
+import { parseCommands } from '../web/spec.js';
 import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
 
 export interface KeySpec {
@@ -85,6 +86,13 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'When off, MeshMS and MeshMB messages carry no TIME records.',
     validate: parseBoolean,
     default: '1',
+  },
+  {
+    key: 'web.commands',
+    doc: 'The web servers the node runs, as start --commands takes them: "web server --mode=upstream --port=4110; web server --mode=server --port=8443 --certfile=F --keyfile=F". Unset: one upstream server on rhizome.http.port.',
+    validate: (t) => {
+      parseCommands(t);
+    },
   },
   {
     key: 'log.level',

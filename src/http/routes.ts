@@ -11,6 +11,11 @@ import type { MeshmbService } from '../services/meshmb/types.js';
 import { meshmbHandlers } from './api/meshmb.js';
 import type { MeshmsService } from '../services/meshms/types.js';
 import { meshmsHandlers } from './api/meshms.js';
+import type { HostFacts } from '../services/system/host.js';
+import type { TokenService } from '../services/tokens/types.js';
+import { docsHandlers } from './api/docs.js';
+import { systemHandler, type NodeFacts } from './api/system.js';
+import { tokenHandlers } from './api/tokens.js';
 import type { Family, QueryDoc, Route } from './router.js';
 
 /** What the handlers need from the node. */
@@ -19,8 +24,11 @@ export interface ApiServices {
   readonly rhizome: RhizomeService;
   readonly meshmb: MeshmbService;
   readonly meshms: MeshmsService;
+  readonly tokens: TokenService;
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
+  readonly hostFacts: () => HostFacts;
+  readonly nodeFacts: () => NodeFacts;
 }
 
 export const FAMILIES = {
@@ -28,6 +36,10 @@ export const FAMILIES = {
   rhizome: { name: 'rhizome', prefix: '/restful/rhizome/', wrongMethod: 405, needsRhizome: true },
   meshmb: { name: 'meshmb', prefix: '/restful/meshmb/', wrongMethod: 405, needsRhizome: true },
   meshms: { name: 'meshms', prefix: '/restful/meshms/', wrongMethod: 405, needsRhizome: true },
+  system: { name: 'system', prefix: '/restful/system', wrongMethod: 405, needsRhizome: false },
+  // The API's description and docs page: no credentials, so a browser can load them to log in.
+  docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
+  openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
 } as const satisfies Record<string, Family>;
 
@@ -60,13 +72,21 @@ export function buildRoutes(services: ApiServices): Route[] {
   const MS = FAMILIES.meshms;
   const MY = '/restful/meshms/{my:sid}';
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
+  const t = tokenHandlers(services.tokens);
+  const system = systemHandler(services.hostFacts, services.nodeFacts);
+  // The docs read the finished table, which includes their own routes.
+  let table: Route[] = [];
+  const d = docsHandlers(() => table);
   const K = FAMILIES.keyring;
   const R = FAMILIES.rhizome;
+  const S = FAMILIES.system;
+  const D = FAMILIES.docs;
+  const O = FAMILIES.openapi;
   const C = FAMILIES.control;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
-  return [
+  table = [
     { method: 'GET',    path: '/restful/keyring/identities.json', family: K, scope: 'read',  body: 'none', handler: k.list,   query: [PIN], summary: 'List unlocked identities' },
     { method: 'POST',   path: '/restful/keyring/add',             family: K, scope: 'write', body: 'none', handler: k.add,    query: [NEW_PIN, DID, NAME], summary: 'Create an identity' },
     { method: 'GET',    path: '/restful/keyring/add',             family: K, scope: 'write', body: 'none', handler: k.add,    query: [NEW_PIN, DID, NAME], summary: 'Create an identity (legacy GET form)' },
@@ -108,6 +128,15 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${MY}/readall`,                                      family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readAllConversations, summary: 'Mark every conversation read' },
     { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readAll, summary: 'Mark a conversation read' },
     { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
+    { method: 'GET',    path: '/restful/system',                  family: S, scope: 'read',  body: 'none', handler: system, summary: 'Host and node status (no secrets)' },
+    { method: 'GET',    path: '/openapi.json',                    family: O, scope: 'read',  body: 'none', handler: d.openapi, summary: 'This API, described in OpenAPI 3.1' },
+    { method: 'GET',    path: '/docs',                            family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
+    { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
+    { method: 'GET',    path: '/docs/{file:segment}',             family: D, scope: 'read',  body: 'none', handler: d.asset, summary: 'Assets of the documentation page' },
     { method: 'POST',   path: '/control/keyring/load',            family: C, scope: 'write', body: 'multipart', handler: k.load, controlOnly: true, query: [{ name: 'pin', doc: 'PIN for each loaded identity, in order (repeatable)' }], summary: 'Load identities from a keyring dump' },
+    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
+    { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
+    { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
   ];
+  return table;
 }

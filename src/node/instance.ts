@@ -10,6 +10,8 @@ export interface InstancePaths {
   readonly root: string;
   readonly configFile: string;
   readonly keyringFile: string;
+  /** Hashes of the API tokens. */
+  readonly tokensFile: string;
   readonly storeDir: string;
   readonly logDir: string;
   readonly logFile: string;
@@ -32,6 +34,7 @@ export function instancePaths(root: string): InstancePaths {
     root,
     configFile: join(root, 'tendril.conf'),
     keyringFile: join(root, 'keyring.tdk'),
+    tokensFile: join(root, 'tokens.json'),
     storeDir: join(root, 'rhizome'),
     logDir: join(root, 'logs'),
     logFile: join(root, 'logs', 'tendril.log'),

@@ -9,8 +9,9 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
-import { basicAuthenticator, openAuthenticator, type AccessPolicy } from '../http/access.js';
-import { closeServer, createHttpServer, listenFirstFree, listenUnix } from '../http/listener.js';
+import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
+import type { NodeFacts } from '../http/api/system.js';
+import { closeServer, createHttpServer, listenFirstFree, listenTcp, listenUnix } from '../http/listener.js';
 import { createPipeline } from '../http/pipeline.js';
 import { Router, type Family } from '../http/router.js';
 import { buildRoutes } from '../http/routes.js';
@@ -21,7 +22,12 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { hostFacts } from '../services/system/host.js';
+import { openTokens } from '../services/tokens/tokens.js';
+import type { TokenService } from '../services/tokens/types.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, type Authenticators } from '../web/policy.js';
+import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -33,9 +39,14 @@ export interface NodeOptions {
   readonly log: Logger;
   /** Serve the API on TCP (default true). */
   readonly tcp?: boolean;
-  /** Overrides rhizome.http.port. */
+  /**
+   * The web servers embedded in the node (`start --commands`, `web.commands`). Default: one
+   * upstream server on `host`:`port`, the reference's own behaviour.
+   */
+  readonly servers?: readonly ServerSpec[];
+  /** Overrides rhizome.http.port for the default server. */
   readonly port?: number;
-  /** TCP address to listen on (default 127.0.0.1). */
+  /** The default server's address (default 127.0.0.1). */
   readonly host?: string;
   /** Cost of the PIN key derivation (tests use the cheapest). */
   readonly pinKeyParams?: PinKeyParams;
@@ -58,6 +69,7 @@ export interface RunningNode {
   readonly port: number | undefined;
   readonly keyring: KeyringService;
   readonly rhizome: RhizomeService;
+  readonly tokens: TokenService;
   stop(): Promise<void>;
 }
 
@@ -107,52 +119,102 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'meshms' }),
       reliableClock: () => config().rhizome.reliableClock,
     });
+    const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
+    const credentialed = anyOf(
+      basicAuthenticator(() => config().api.restful.users),
+      tokenAuthenticator((token) => tokens.check(token)),
+    );
+    const anonymous = openAuthenticator('anonymous');
+    const auth: Authenticators = {
+      strict: credentialed,
+      configured: {
+        authenticate: (c) => (config().api.restful.authorization === 'noauth' ? anonymous : credentialed).authenticate(c),
+      },
+    };
+
+    // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
+    const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
+    const dedicated = new Map<string, { mode: string; seen: number }>();
+    const startedAt = new Date().toISOString();
+    const nodeFacts = (): NodeFacts => {
+      const { bundles, bytes } = rhizome.stats();
+      const recent = [...dedicated].filter(([, d]) => Date.now() - d.seen < 300_000);
+      return {
+        version: VERSION,
+        instance: paths.root,
+        startedAt,
+        bundles,
+        storeBytes: bytes,
+        unlockedIdentities: keyring.list().length,
+        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+      };
+    };
+
     const router = new Router(
-      buildRoutes({ keyring, rhizome, meshmb, meshms, newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs }),
+      buildRoutes({
+        keyring,
+        rhizome,
+        meshmb,
+        meshms,
+        tokens,
+        newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
+        hostFacts: () => hostFacts(paths.storeDir),
+        nodeFacts,
+      }),
     );
     const familyEnabled = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
 
-    const servers: Server[] = [];
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
-      servers.push(server);
       stops.push(() => closeServer(server));
     };
 
-    const controlPolicy: AccessPolicy = { localOnly: false, cors: 'local', authenticator: openAuthenticator('local') };
+    // The control socket trusts its owner; requests a dedicated server forwards get its mode.
+    const local: AccessPolicy = { localOnly: false, cors: 'local', authenticator: openAuthenticator('local') };
+    const forwardedPolicy = controlPolicy(local, auth);
     const control = createPipeline({
       router,
-      policy: controlPolicy,
+      policy: (req) => {
+        const mode = req.headers[FORWARDED.mode];
+        const url = req.headers[FORWARDED.url];
+        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, seen: Date.now() });
+        return forwardedPolicy(req);
+      },
+      remoteOf: forwardedFor,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
       familyEnabled,
-      control: true,
+      control: (req) => req.headers[FORWARDED.mode] === undefined,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
     let port: number | undefined;
-    const urls: string[] = [];
     if (options.tcp !== false) {
-      const host = options.host ?? '127.0.0.1';
-      const basic = basicAuthenticator(() => config().api.restful.users);
-      const open = openAuthenticator('anonymous');
-      const policy: AccessPolicy = {
-        localOnly: true,
-        cors: 'local',
-        authenticator: {
-          authenticate: (credentials) =>
-            (config().api.restful.authorization === 'noauth' ? open : basic).authenticate(credentials),
-        },
-      };
-      const api = createPipeline({ router, policy, log, serverHeader: SERVER_HEADER, familyEnabled });
-      const server = createHttpServer(api, log, SERVER_HEADER);
-      await serve(server, async (s) => {
-        port = await listenFirstFree(s, host, options.port ?? config().rhizome.port);
-      });
-      urls.push(`http://${host.includes(':') ? `[${host}]` : host}:${port}`);
-      writeFileSync(paths.portFile, `${port}\n`);
+      const specs = options.servers ?? [
+        { mode: 'upstream' as const, bind: options.host ?? '127.0.0.1', port: options.port, allowedOrigins: [] },
+      ];
+      // Every spec is checked before anything listens: an impossible one stops the start.
+      const checked = specs.map((spec) => ({ spec, tls: checkSpec(spec) }));
+      for (const { spec, tls } of checked) {
+        const pipeline = createPipeline({
+          router,
+          policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
+          log,
+          serverHeader: SERVER_HEADER,
+          familyEnabled,
+        });
+        let listening = 0;
+        await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
+          listening =
+            spec.port === undefined ? await listenFirstFree(s, spec.bind, config().rhizome.port) : await listenTcp(s, spec.bind, spec.port);
+        });
+        port ??= listening;
+        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
+      }
+      if (port !== undefined) writeFileSync(paths.portFile, `${port}\n`);
     }
+    const urls = webServers.map((w) => w.url);
 
     const state: NodeState = {
       pid: process.pid,
@@ -160,7 +222,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       instance: paths.root,
       urls,
       controlSocket: paths.controlSocket,
-      startedAt: new Date().toISOString(),
+      startedAt,
     };
     writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     stops.push(() => {
@@ -169,7 +231,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, stop };
+    return { state, port, keyring, rhizome, tokens, stop };
   } catch (err) {
     await stop();
     throw err;

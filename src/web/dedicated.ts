@@ -9,25 +9,21 @@ import type { Logger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { SERVER_HEADER } from '../node/node.js';
 import { createProxy } from './proxy.js';
-import { checkSpec, type ServerSpec } from './spec.js';
+import { checkSpec, serverUrl, type ServerSpec } from './spec.js';
 
 export interface RunningWebServer {
   readonly url: string;
   stop(): Promise<void>;
 }
 
-export function serverUrl(spec: ServerSpec, port: number, tls: boolean): string {
-  const host = spec.bind.includes(':') ? `[${spec.bind}]` : spec.bind;
-  return `${tls ? 'https' : 'http'}://${host}:${port}`;
-}
-
 /** Starts a dedicated server for `spec` in front of the node of `paths`. */
 export async function startDedicatedServer(paths: InstancePaths, spec: ServerSpec, log: Logger, defaultPort: number): Promise<RunningWebServer> {
   const tls = checkSpec(spec);
-  const proxy = createProxy({ socketPath: paths.controlSocket, spec, log, serverHeader: SERVER_HEADER });
+  let url = '';
+  const proxy = createProxy({ socketPath: paths.controlSocket, spec, log, serverHeader: SERVER_HEADER, url: () => url });
   const server: Server = createHttpServer(proxy, log, SERVER_HEADER, tls);
   const port = spec.port === undefined ? await listenFirstFree(server, spec.bind, defaultPort) : await listenTcp(server, spec.bind, spec.port);
-  const url = serverUrl(spec, port, tls !== undefined);
+  url = serverUrl(spec, port, tls !== undefined);
   log.info({ url, mode: spec.mode }, 'web server started');
   return {
     url,

@@ -13,6 +13,8 @@ export const FORWARDED = {
   mode: 'tendril-front-mode',
   for: 'tendril-forwarded-for',
   origins: 'tendril-front-origins',
+  /** The dedicated server's own URL, for the node's status. */
+  url: 'tendril-front-url',
 } as const;
 
 export interface Authenticators {

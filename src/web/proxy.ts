@@ -35,6 +35,8 @@ export interface ProxyOptions {
   readonly spec: ServerSpec;
   readonly log: Logger;
   readonly serverHeader: string;
+  /** This server's URL, reported to the node for its status; known once it listens. */
+  readonly url: () => string;
 }
 
 export function createProxy(options: ProxyOptions): Pipeline & { close(): void } {
@@ -59,6 +61,7 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
       [FORWARDED.mode]: spec.mode,
       [FORWARDED.for]: remote,
       [FORWARDED.origins]: spec.allowedOrigins.join(','),
+      [FORWARDED.url]: options.url(),
     };
     const upstream = request(
       { socketPath: options.socketPath, method: req.method, path: req.url, headers, agent },

@@ -124,3 +124,9 @@ export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
   }
   return { cert, key, ca: readable(spec.clientca, 'clientca') };
 }
+
+/** The URL a server listens on. */
+export function serverUrl(spec: ServerSpec, port: number, tls: boolean): string {
+  const host = spec.bind.includes(':') ? `[${spec.bind}]` : spec.bind;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
+}

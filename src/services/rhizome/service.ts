@@ -62,6 +62,10 @@ class Rhizome implements RhizomeService {
     for (const bundle of this.store.list(filter, { order: 'asc', afterRowid })) yield this.row(bundle);
   }
 
+  stats(): { bundles: number; bytes: number } {
+    return { bundles: this.store.bundleCount(), bytes: this.store.usedBytes() };
+  }
+
   subscribe(listener: (bundle: StoredBundle) => void): () => void {
     return this.store.subscribe(listener);
   }

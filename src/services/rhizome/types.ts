@@ -87,6 +87,8 @@ export interface RhizomeService {
   list(filter: BundleFilter): Iterable<ListRow>;
   /** Bundles stored after `afterRowid`, oldest first. */
   listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow>;
+  /** How many bundles are stored and how many bytes the store uses. */
+  stats(): { readonly bundles: number; readonly bytes: number };
   /** Calls `listener` after each new bundle is stored; returns the unsubscribe. */
   subscribe(listener: (bundle: StoredBundle) => void): () => void;
 

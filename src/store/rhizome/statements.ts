@@ -32,6 +32,7 @@ export interface Statements {
   readonly authorOf: Statement<[Buffer, Buffer], { author: Buffer | null }>;
   readonly setAuthor: Statement<[Buffer, Buffer, Buffer]>;
   readonly lastRowid: Statement<[], { id: bigint | null }>;
+  readonly bundleCount: Statement<[], { n: bigint | number }>;
   readonly referenced: Statement<[Buffer], { one: bigint }>;
 
   readonly payload: Statement<[Buffer], PayloadRow>;
@@ -57,6 +58,7 @@ export function prepareStatements(db: Database): Statements {
     authorOf: db.prepare('SELECT author FROM manifests WHERE bid = ? AND version = ?'),
     setAuthor: db.prepare('UPDATE manifests SET author = ? WHERE bid = ? AND version = ?'),
     lastRowid: db.prepare('SELECT max(id) AS id FROM manifests'),
+    bundleCount: db.prepare('SELECT count(*) AS n FROM manifests'),
     referenced: db.prepare('SELECT 1 AS one FROM manifests WHERE filehash = ? LIMIT 1'),
 
     payload: db.prepare('SELECT length, data IS NULL AS external FROM payloads WHERE hash = ?'),

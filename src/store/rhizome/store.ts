@@ -89,6 +89,10 @@ class SqliteRhizomeStore implements RhizomeStore {
     return this.#lister.list(filter, options);
   }
 
+  bundleCount(): number {
+    return Number(sqlite(() => this.#statements.bundleCount.get())?.n ?? 0);
+  }
+
   lastRowid(): number {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
   }

@@ -122,6 +122,8 @@ export interface RhizomeStore {
   list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle>;
   /** The highest row id in use (0 for an empty store). */
   lastRowid(): number;
+  /** How many bundles the store holds. */
+  bundleCount(): number;
 
   /** Length of a stored payload, or undefined if the store does not hold it (evicted, lost). */
   payloadLength(hash: Buffer): number | undefined;

@@ -1,0 +1,54 @@
+/**
+ * GET /restful/system: the host facts RaspAP's /system reports, and the node's own. Nothing in it
+ * is a secret: no keys, no credentials, no token, no SID of a locked identity.
+ */
+import type { HostFacts } from '../../services/system/host.js';
+import { jsonResult, type Handler } from '../types.js';
+
+export interface NodeFacts {
+  readonly version: string;
+  readonly instance: string;
+  readonly startedAt: string;
+  readonly bundles: number;
+  readonly storeBytes: number;
+  readonly unlockedIdentities: number;
+  readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean }>;
+}
+
+export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Handler {
+  return () => {
+    const h = host();
+    const n = node();
+    return jsonResult(200, 'OK', [
+      [
+        'system',
+        {
+          hostname: h.hostname,
+          uptime: h.uptime,
+          uptime_seconds: h.uptimeSeconds,
+          systime: h.systemTime,
+          used_memory_percent: h.usedMemoryPercent,
+          used_disk_percent: h.usedDiskPercent,
+          processor_count: h.processorCount,
+          load_average_1min: h.loadAverage1Min,
+          system_load_percent: h.systemLoadPercent,
+          temperature_celsius: h.temperatureCelsius,
+          operating_system: h.operatingSystem,
+          kernel_version: h.kernelVersion,
+        },
+      ],
+      [
+        'node',
+        {
+          version: n.version,
+          instance: n.instance,
+          started_at: n.startedAt,
+          bundles: n.bundles,
+          store_bytes: n.storeBytes,
+          unlocked_identities: n.unlockedIdentities,
+          web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated })),
+        },
+      ],
+    ]);
+  };
+}
