@@ -28,6 +28,11 @@ const KEY_TYPE_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(KEY_TYPE).map(([name, code]) => [code, name]),
 );
 
+/** The reference's name of a keyring entry type (`CRYPTOCOMBINED`…), or undefined if unknown. */
+export function keyTypeName(type: number): string | undefined {
+  return KEY_TYPE_NAMES.get(type);
+}
+
 /** One keypair line. DID/Name are raw bytes: the reference stores them without an encoding check. */
 export interface DumpKeypair {
   type: number;

@@ -185,7 +185,7 @@ void describe('MeshMS REST: sending', () => {
     const tooLong = await send(t, a, b, Buffer.alloc(4095, 0x62));
     assert.equal(tooLong.status, 400);
     assert.equal(tooLong.reason, 'Overflow in "message" form part');
-    assert.equal(tooLong.headers['tendril-error'], 'MESHMS_MESSAGE_TOO_LONG');
+    assert.equal(tooLong.headers['tendril-error'], 'FORM_PART_OVERFLOW');
     // Text is stored up to its first NUL: 4095 bytes with an early NUL fit.
     const withNul = Buffer.concat([Buffer.from('cut here'), Buffer.of(0), Buffer.alloc(4086, 0x63)]);
     assert.equal(withNul.length, 4095);

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { encodeAck, encodeMessage, encodeTime } from '../../src/formats/ply.js';
 import { activityBatch, feedByPrefix, feedPrefixLength, walkActivity } from '../../src/services/meshmb/activity.js';
 import { feedMessages, noticeFeed } from '../../src/services/meshmb/feeds.js';
-import { KeyedLock } from '../../src/services/meshmb/keyed-lock.js';
+import { KeyedQueue } from '../../src/services/keyed-queue.js';
 import { decodeSubscriptions, encodeSubscriptions, newFeedState } from '../../src/services/meshmb/subscriptions.js';
 import {
   decodeActivityToken,
@@ -200,9 +200,9 @@ void describe('MeshMB feeds (spec §5.4, §5.6)', () => {
   });
 });
 
-void describe('KeyedLock', () => {
+void describe('KeyedQueue', () => {
   void it('runs tasks of one key one at a time, in order, and survives failures', async () => {
-    const lock = new KeyedLock();
+    const lock = new KeyedQueue();
     const log: string[] = [];
     const task = (name: string, ms: number, fail = false) => () =>
       new Promise<string>((resolve, reject) =>

@@ -9,12 +9,10 @@
  */
 import { fail } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
-import { MAX_RECORD_CONTENT } from '../../formats/ply.js';
 import { parseSid } from '../../crypto/identity.js';
 import { decodeActivityToken, decodePositionToken, encodeActivityToken, encodePositionToken } from '../../services/meshmb/tokens.js';
 import type { ActivityItem, FeedDetails, FeedMessage, LiveOptions, MeshmbService, Rows } from '../../services/meshmb/types.js';
-import type { ContentType } from '../content-type.js';
-import { formParts, partName, readPart } from '../form.js';
+import { readMessagePart } from '../message-part.js';
 import { jsonResult, type Handler, type JsonTable, type RequestContext, type Row } from '../types.js';
 
 /** The reference's reason for every MeshMB write, success or failure (spec §5.2). */
@@ -44,33 +42,6 @@ function mapRows<T>(rows: Rows<T>, f: (item: T) => Row): readonly Row[] | AsyncI
   return (async function* () {
     for await (const item of rows as AsyncIterable<T>) yield f(item);
   })();
-}
-
-/** `type/subtype[; charset=…][; boundary=…]`, as the reference describes a part's type. */
-function describeType(ct: ContentType): string {
-  let out = `${ct.type}/${ct.subtype}`;
-  if (ct.charset) out += `; charset=${ct.charset}`;
-  if (ct.boundary) out += `; boundary=${ct.boundary}`;
-  return out;
-}
-
-/** The `message` form part (spec §4.7, §5.3): the only part, text/plain; charset=utf-8, not empty. */
-async function readMessage(ctx: RequestContext): Promise<Buffer> {
-  let message: Buffer | undefined;
-  for await (const part of formParts(ctx)) {
-    const name = partName(part);
-    if (name !== 'message') fail('FORM_UNSUPPORTED_PART_415', { arg: name });
-    if (message !== undefined) fail('FORM_DUPLICATE_PART', { arg: name });
-    const type = part.headers.contentType;
-    if (!type) fail('FORM_MISSING_PART_TYPE', { reason: 'Missing Content-Type:' });
-    if (type.type !== 'text' || type.subtype !== 'plain') fail('FORM_UNSUPPORTED_CONTENT_TYPE', { arg: describeType(type) });
-    if (!type.charset) fail('FORM_MISSING_CHARSET', { arg: describeType(type) });
-    if (type.charset !== 'utf-8') fail('FORM_UNSUPPORTED_CHARSET', { arg: describeType(type) });
-    // The reference's form limit (4095); the service refuses a 4095-byte text (spec §10 #14).
-    message = await readPart(part, name, MAX_RECORD_CONTENT);
-    if (message.length === 0) fail('FORM_EMPTY_PART', { arg: name });
-  }
-  return message ?? fail('FORM_MISSING_PART', { arg: 'message' });
 }
 
 /** The optional `sender` SID of follow and block: invalid is 400, empty is none (spec §5.8). */
@@ -112,7 +83,7 @@ export function meshmbHandlers(meshmb: MeshmbService, newsinceTimeoutMs: () => n
 
   return {
     async send(ctx) {
-      const message = await readMessage(ctx);
+      const message = await readMessagePart(ctx);
       await meshmb.send(idOf(ctx, 'id'), message);
       return created();
     },

@@ -6,21 +6,16 @@
 import { parseSid } from '../../crypto/identity.js';
 import { fail } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
-import { MAX_MESSAGE_BYTES } from '../../formats/ply.js';
 import { meshmsMembers, MeshmsStatus } from '../../services/meshms/status.js';
 import { decodeMeshmsToken } from '../../services/meshms/token.js';
 import type { MeshmsService, MessageRow } from '../../services/meshms/types.js';
-import type { ContentType } from '../content-type.js';
-import { formParts, partName, readPart } from '../form.js';
 import { jsonString, RenderedRow } from '../json.js';
-import type { FormPart } from '../multipart.js';
+import { readMessagePart } from '../message-part.js';
 import type { Handler, RequestContext, Result, Row } from '../types.js';
 
 export const CONVERSATION_COLUMNS = ['_id', 'my_sid', 'their_sid', 'read', 'last_message', 'read_offset'] as const;
 export const MESSAGE_COLUMNS = ['type', 'my_sid', 'their_sid', 'my_offset', 'their_offset', 'token', 'text', 'delivered', 'read', 'timestamp', 'ack_offset'] as const;
 
-/** The `message` part limit of the reference's form parser (MESSAGE_PLY_MAX_LEN). */
-const MESSAGE_PART_LIMIT = 4095;
 const UINT64_MAX = 2n ** 64n - 1n;
 
 function sidParam(ctx: RequestContext, name: string): Buffer {
@@ -33,40 +28,6 @@ function messageRow(myHex: string, theirHex: string, r: MessageRow): Row {
   return new RenderedRow(
     `[${jsonString(r.type)},"${myHex}","${theirHex}",${r.myOffset},${r.theirOffset},"${r.token}",${text},${r.delivered},${r.read},${r.timestamp ?? 'null'},${r.ackOffset ?? 'null'}]`,
   );
-}
-
-/** The reference's rendering of a part's Content-Type in its error reasons (httpd.c). */
-function describeType(t: ContentType): string {
-  return `${t.type}/${t.subtype}${t.charset ? `; charset=${t.charset}` : ''}${t.boundary ? `; boundary=${t.boundary}` : ''}`;
-}
-
-/** `text/plain; charset=utf-8`, checked in the reference's order (spec §4.7). */
-function checkTextPart(part: FormPart): void {
-  const type = part.headers.contentType;
-  if (!type) fail('FORM_MISSING_PART_TYPE', { reason: 'Missing Content-Type:' });
-  const described = describeType(type);
-  if (type.type !== 'text' || type.subtype !== 'plain') fail('FORM_UNSUPPORTED_CONTENT_TYPE', { arg: described });
-  if (!type.charset) fail('FORM_MISSING_CHARSET', { arg: described });
-  if (type.charset !== 'utf-8') fail('FORM_UNSUPPORTED_CHARSET', { arg: described });
-}
-
-/** The one `message` part of a sendmessage form (spec §4.7). */
-async function readMessagePart(ctx: RequestContext): Promise<Buffer> {
-  let message: Buffer | undefined;
-  for await (const part of formParts(ctx)) {
-    const name = partName(part);
-    if (name !== 'message') fail('FORM_UNSUPPORTED_PART_415', { arg: name });
-    if (message) fail('FORM_DUPLICATE_PART', { arg: name });
-    checkTextPart(part);
-    message = await readPart(part, name, MESSAGE_PART_LIMIT);
-    if (message.length === 0) fail('FORM_EMPTY_PART', { arg: name });
-  }
-  if (!message) fail('FORM_MISSING_PART', { arg: 'message' });
-  // Stored up to its first NUL. 4095 bytes fit the form but not a ply record: the reference
-  // aborts there; Tendril refuses it with the same 400 as one byte more would get.
-  const nul = message.indexOf(0);
-  if ((nul === -1 ? message.length : nul) > MAX_MESSAGE_BYTES) fail('MESHMS_MESSAGE_TOO_LONG');
-  return message;
 }
 
 function readResult(changed: boolean, plural: boolean): Result {

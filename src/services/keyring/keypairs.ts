@@ -5,27 +5,9 @@
 import { deriveIdentityKeys } from '../../crypto/identity.js';
 import { fail } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
-import { combinedFromDump, type DumpIdentity, type DumpKeypair } from '../../formats/keyring-dump.js';
+import { combinedFromDump, KEY_TYPE, keyTypeName, type DumpIdentity, type DumpKeypair } from '../../formats/keyring-dump.js';
 import type { StoredKeypair } from '../../store/keyring-file.js';
 import type { Identity } from './types.js';
-
-export const KEYTYPE = {
-  CRYPTOBOX: 0x01,
-  CRYPTOSIGN: 0x02,
-  RHIZOME: 0x03,
-  DID: 0x04,
-  PUBLIC_TAG: 0x05,
-  CRYPTOCOMBINED: 0x06,
-} as const;
-
-const TYPE_NAMES: Record<number, string> = {
-  [KEYTYPE.CRYPTOBOX]: 'CRYPTOBOX',
-  [KEYTYPE.CRYPTOSIGN]: 'CRYPTOSIGN',
-  [KEYTYPE.RHIZOME]: 'RHIZOME',
-  [KEYTYPE.DID]: 'DID',
-  [KEYTYPE.PUBLIC_TAG]: 'PUBLIC_TAG',
-  [KEYTYPE.CRYPTOCOMBINED]: 'CRYPTOCOMBINED',
-};
 
 const text = new TextDecoder('utf-8', { fatal: false });
 
@@ -36,12 +18,12 @@ function cString(bytes: Buffer): string {
 }
 
 export function identityFromKeypairs(keypairs: readonly StoredKeypair[]): Identity {
-  const combined = keypairs.find((kp) => kp.type === KEYTYPE.CRYPTOCOMBINED);
-  const rhizome = keypairs.find((kp) => kp.type === KEYTYPE.RHIZOME);
+  const combined = keypairs.find((kp) => kp.type === KEY_TYPE.CRYPTOCOMBINED);
+  const rhizome = keypairs.find((kp) => kp.type === KEY_TYPE.RHIZOME);
   if (!combined || combined.sec.length !== 32) fail('KEYRING_UNSUPPORTED_KEY', { arg: 'identity without a combined key' });
   if (!rhizome) fail('KEYRING_UNSUPPORTED_KEY', { arg: 'identity without a Rhizome Secret' });
   const keys = deriveIdentityKeys(combined.sec);
-  const didName = keypairs.find((kp) => kp.type === KEYTYPE.DID);
+  const didName = keypairs.find((kp) => kp.type === KEY_TYPE.DID);
   return Object.freeze({
     sid: keys.sid,
     sidHex: toHex(keys.sid),
@@ -60,21 +42,21 @@ export function fromDumpIdentity(id: DumpIdentity): StoredKeypair[] {
   const out: StoredKeypair[] = [];
   for (const kp of id.keypairs) {
     switch (kp.type) {
-      case KEYTYPE.CRYPTOCOMBINED:
+      case KEY_TYPE.CRYPTOCOMBINED:
         out.push({ type: kp.type, pub: Buffer.alloc(0), sec: combinedFromDump(kp).seed });
         break;
-      case KEYTYPE.RHIZOME:
+      case KEY_TYPE.RHIZOME:
         if (!kp.sec || kp.sec.length < 16 || kp.sec.length > 1024) {
           fail('KEYRING_DUMP_MALFORMED', { arg: 'RHIZOME secret must be 16 to 1024 bytes' });
         }
         out.push({ type: kp.type, pub: Buffer.alloc(0), sec: kp.sec });
         break;
-      case KEYTYPE.DID:
+      case KEY_TYPE.DID:
         out.push({ type: kp.type, pub: kp.name ?? Buffer.alloc(0), sec: kp.did ?? Buffer.alloc(0) });
         break;
-      case KEYTYPE.CRYPTOBOX:
-      case KEYTYPE.CRYPTOSIGN:
-        fail('KEYRING_UNSUPPORTED_KEY', { arg: `legacy ${TYPE_NAMES[kp.type]} keys` });
+      case KEY_TYPE.CRYPTOBOX:
+      case KEY_TYPE.CRYPTOSIGN:
+        fail('KEYRING_UNSUPPORTED_KEY', { arg: `legacy ${keyTypeName(kp.type)} keys` });
         break;
       default:
         out.push({ type: kp.type, pub: kp.pub ?? Buffer.alloc(0), sec: kp.sec ?? Buffer.alloc(0) });
@@ -87,9 +69,9 @@ export function fromDumpIdentity(id: DumpIdentity): StoredKeypair[] {
 /** Stored keypairs as the reference would dump them, secrets included (the formatter may omit them). */
 export function toDumpIdentity(keypairs: readonly StoredKeypair[]): DumpIdentity {
   const dumped: DumpKeypair[] = keypairs.map((kp) => {
-    const typeName = TYPE_NAMES[kp.type] ?? 'unknown';
+    const typeName = keyTypeName(kp.type) ?? 'unknown';
     switch (kp.type) {
-      case KEYTYPE.CRYPTOCOMBINED: {
+      case KEY_TYPE.CRYPTOCOMBINED: {
         const keys = deriveIdentityKeys(kp.sec);
         return {
           type: kp.type,
@@ -98,7 +80,7 @@ export function toDumpIdentity(keypairs: readonly StoredKeypair[]): DumpIdentity
           sec: Buffer.concat([keys.signingSecret, keys.boxSecret]),
         };
       }
-      case KEYTYPE.DID:
+      case KEY_TYPE.DID:
         return { type: kp.type, typeName, did: kp.sec, name: kp.pub };
       default:
         return {

@@ -17,7 +17,7 @@ import { deriveIdentityKeys, newIdentitySeed } from '../../crypto/identity.js';
 import { derivePinKey } from '../../crypto/pin-key.js';
 import { randomBytes } from '../../crypto/sodium.js';
 import { toHex } from '../../formats/hex.js';
-import type { DumpIdentity } from '../../formats/keyring-dump.js';
+import { KEY_TYPE, type DumpIdentity } from '../../formats/keyring-dump.js';
 import { removeStaleTemporaries } from '../../store/atomic-file.js';
 import {
   decodeSlotPlaintext,
@@ -31,7 +31,7 @@ import {
   type KeyringFile,
   type StoredKeypair,
 } from '../../store/keyring-file.js';
-import { fromDumpIdentity, identityFromKeypairs, KEYTYPE, toDumpIdentity } from './keypairs.js';
+import { fromDumpIdentity, identityFromKeypairs, toDumpIdentity } from './keypairs.js';
 import type { Identity, IdentityChanges, KeyringService, NewIdentity } from './types.js';
 import { checkDid, checkName } from './validate.js';
 
@@ -173,12 +173,12 @@ class FileKeyring implements KeyringService {
       const pin = options.pin ?? '';
       const key = await this.keyFor(pin);
       const keypairs: StoredKeypair[] = [
-        { type: KEYTYPE.RHIZOME, pub: Buffer.alloc(0), sec: randomBytes(32) },
-        { type: KEYTYPE.CRYPTOCOMBINED, pub: Buffer.alloc(0), sec: deriveIdentityKeys(newIdentitySeed()).seed },
+        { type: KEY_TYPE.RHIZOME, pub: Buffer.alloc(0), sec: randomBytes(32) },
+        { type: KEY_TYPE.CRYPTOCOMBINED, pub: Buffer.alloc(0), sec: deriveIdentityKeys(newIdentitySeed()).seed },
       ];
       if (options.did !== undefined || options.name !== undefined) {
         keypairs.push({
-          type: KEYTYPE.DID,
+          type: KEY_TYPE.DID,
           pub: Buffer.from(options.name ?? '', 'utf8'),
           sec: Buffer.from(options.did ?? '', 'utf8'),
         });
@@ -198,10 +198,10 @@ class FileKeyring implements KeyringService {
     return this.exclusive(() => {
       const slot = this.slotOf(sid);
       const { keypairs, key, pinId } = slot.unlocked!;
-      const record = keypairs.find((kp) => kp.type === KEYTYPE.DID);
-      const next: StoredKeypair[] = keypairs.filter((kp) => kp.type !== KEYTYPE.DID);
+      const record = keypairs.find((kp) => kp.type === KEY_TYPE.DID);
+      const next: StoredKeypair[] = keypairs.filter((kp) => kp.type !== KEY_TYPE.DID);
       next.push({
-        type: KEYTYPE.DID,
+        type: KEY_TYPE.DID,
         pub: changes.name !== undefined ? Buffer.from(changes.name, 'utf8') : (record?.pub ?? Buffer.alloc(0)),
         sec: changes.did !== undefined ? Buffer.from(changes.did, 'utf8') : (record?.sec ?? Buffer.alloc(0)),
       });

@@ -1,6 +1,6 @@
 /**
  * The MeshMB service (spec §5): sessions shared by the requests of one identity, every operation
- * on an identity run alone (KeyedLock), and the activity long-poll (message lists: messages.ts).
+ * on an identity run alone (KeyedQueue), and the activity long-poll (message lists: messages.ts).
  *
  * As in the reference, an identity's session lives while requests use it: opening it re-reads the
  * followed feeds, and while it is open a followed feed that arrives in the store is noticed at
@@ -13,7 +13,7 @@ import type { KeyringService } from '../keyring/types.js';
 import type { RhizomeService } from '../rhizome/types.js';
 import { walkActivity, type ActivitySource } from './activity.js';
 import { FEED_SERVICE } from './bundles.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { listMessages } from './messages.js';
 import { Session, type SessionDeps } from './session.js';
 import type {
@@ -55,7 +55,7 @@ const keyOf = (id: Buffer): string => id.toString('hex');
 class Meshmb implements MeshmbService {
   private readonly deps: SessionDeps;
   private readonly sessions = new Map<string, SessionEntry>();
-  private readonly lock = new KeyedLock();
+  private readonly lock = new KeyedQueue();
   private unsubscribe: (() => void) | undefined;
 
   constructor(options: MeshmbServiceOptions) {

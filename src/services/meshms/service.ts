@@ -17,7 +17,7 @@ import { Conversations, timeRecordOf, type Snapshot } from './conversations.js';
 import { follow } from './follow.js';
 import { MessageIterator } from './iterator.js';
 import { MessageWalk } from './message-walk.js';
-import { Serialiser } from './serial.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { failMeshms, MeshmsStatus } from './status.js';
 import type { MeshmsPosition } from './token.js';
 import type { ConversationSummary, MeshmsService, MessageList, MessageRow } from './types.js';
@@ -34,7 +34,7 @@ export interface MeshmsServiceInit {
 }
 
 class Meshms implements MeshmsService {
-  private readonly serial = new Serialiser();
+  private readonly serial = new KeyedQueue();
   private readonly convs: Conversations;
   private readonly timeRecord: () => Buffer | undefined;
 
