@@ -282,8 +282,12 @@ export function registerRhizomeCommands(program: Command, paths: () => InstanceP
     .action(async (file: string, opts: AddOptions) => {
       const size = fileSize(file);
       let partial = '';
-      if (opts.service !== undefined) partial += `service=${opts.service}\n`;
-      if (opts.name !== undefined) partial += `name=${opts.name}\n`;
+      for (const [label, value] of [['service', opts.service], ['name', opts.name]] as const) {
+        if (value === undefined) continue;
+        // A line break would smuggle another field into the manifest (§7.3.1).
+        if (/[\r\n\0]/.test(value)) fail('USAGE', { arg: `--${label} cannot contain a line break or NUL` });
+        partial += `${label}=${value}\n`;
+      }
       const parts: StreamPart[] = [];
       if (opts.author !== undefined) parts.push({ name: 'bundle-author', contentType: formatContentType(CONTENT_TYPE_SID_HEX), body: Buffer.from(opts.author, 'utf8') });
       if (opts.secret !== undefined) {

@@ -9,7 +9,7 @@ import { createLogger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { startDedicatedServer } from '../web/dedicated.js';
 import { parseServerArgs } from '../web/spec.js';
-import { expectJson, tableRows, withNode } from './client.js';
+import { expectJson, nodeIsRunning, tableRows, withNode } from './client.js';
 import type { Io } from './io.js';
 
 interface TokenJson {
@@ -38,6 +38,8 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
       const log = createLogger({ level: config.log.level });
       const running = await startDedicatedServer(p, spec, log, config.rhizome.port);
       io.out(`Tendril web server (${spec.mode}) listening on ${running.url}/restful/ for the node at ${p.root}`);
+      // It attaches to the node per request, so it may start first; say so rather than fail.
+      if (!nodeIsRunning(p)) io.err(`no node is running at ${p.root} yet: requests get 503 until it starts`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());

@@ -29,6 +29,19 @@ export interface AccessPolicy {
   /** Accept pages from the server's own origin (TLS servers only, see corsHeaders). */
   readonly sameOrigin?: boolean;
   readonly authenticator: Authenticator;
+  /**
+   * Where the peer facts come from when the socket's peer is not the client: a dedicated web
+   * server in front reports the client's address and certificate (default: the socket's own).
+   */
+  readonly peer?: (req: IncomingMessage) => PeerFacts;
+}
+
+/** What a TLS client's certificate proved: signed by the client CA, by someone else, or absent. */
+export type ClientCertStatus = 'verified' | 'untrusted' | 'missing';
+
+export interface PeerFacts {
+  readonly address: string | undefined;
+  readonly clientCert: ClientCertStatus;
 }
 
 export const WWW_AUTHENTICATE = 'Basic realm="Serval RESTful API"';
@@ -40,17 +53,23 @@ export function isLoopback(address: string | undefined): boolean {
   return v4.startsWith('127.') || address === '::1';
 }
 
+/** 403 for a peer that is not on this host, or without a certificate the client CA verified. */
 export function checkPeer(req: IncomingMessage, policy: AccessPolicy): void {
-  if (policy.localOnly && !isLoopback(req.socket.remoteAddress)) fail('ACCESS_NOT_LOCAL');
-  if (policy.clientCerts) checkClientCertificate(req.socket);
+  if (!policy.localOnly && !policy.clientCerts) return;
+  const peer = policy.peer?.(req);
+  if (policy.localOnly && !isLoopback(peer ? peer.address : req.socket.remoteAddress)) fail('ACCESS_NOT_LOCAL');
+  if (policy.clientCerts) {
+    const status = peer ? peer.clientCert : clientCertStatus(req.socket);
+    if (status !== 'verified') fail(status === 'untrusted' ? 'ACCESS_CLIENT_CERT_UNTRUSTED' : 'ACCESS_CLIENT_CERT_MISSING');
+  }
 }
 
-/** 403 unless the TLS peer presented a certificate the server's client CA verified. */
-export function checkClientCertificate(socket: IncomingMessage['socket']): void {
+/** What the TLS peer's certificate proved; a plain socket has none. */
+export function clientCertStatus(socket: IncomingMessage['socket']): ClientCertStatus {
   const tls = socket as TLSSocket;
-  if (tls.authorized === true) return;
+  if (tls.authorized === true) return 'verified';
   const presented = typeof tls.getPeerCertificate === 'function' && Object.keys(tls.getPeerCertificate()).length > 0;
-  fail(presented ? 'ACCESS_CLIENT_CERT_UNTRUSTED' : 'ACCESS_CLIENT_CERT_MISSING');
+  return presented ? 'untrusted' : 'missing';
 }
 
 /** The CORS response headers for this request; throws 403 for an origin the policy refuses. */

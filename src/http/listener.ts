@@ -49,6 +49,12 @@ export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: 
       )
     : createServer(HTTP_OPTIONS, pipeline.onRequest);
   server.maxHeadersCount = MAX_HEADER_COUNT;
+  // A client may half-close its side once it has sent its request (`socket.end(request)`) and
+  // still expects the answer, as the reference gives it. Node's default aborts such a request and
+  // closes at once, which loses every answer that is not written synchronously (a streamed list,
+  // an upload, anything a dedicated server forwards). With this set, Node answers the requests
+  // it has, then closes. (A property of node:http's Server since its beginning, not in its types.)
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('checkContinue', pipeline.onCheckContinue);
   server.setTimeout(IDLE_TIMEOUT_MS, (socket: Socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

@@ -1,177 +1,205 @@
 /**
  * The OpenAPI 3.1 description of the API, generated from the route table itself, so the two
- * cannot drift: every route that a network listener serves appears with its path and query
- * parameters, what it returns and the statuses it may answer, and the three ways to authenticate.
+ * cannot drift: every route that a network listener serves appears with its path, query and
+ * header parameters, its request form, what it returns with which statuses, and the three ways to
+ * authenticate. test/web/openapi.test.ts checks the document's structure against the table.
  */
-import type { JsonValue } from '../errors.js';
 import { VERSION } from '../version.js';
+import { ERROR_STATUS, FORMS, PARAM_SCHEMAS, REF, RHIZOME_HEADERS, SCHEMAS, type Json } from './openapi-schemas.js';
 import type { Route } from './router.js';
 
-type Json = Record<string, JsonValue>;
+export type { Json } from './openapi-schemas.js';
 
-const PARAM_SCHEMAS: Record<string, Json> = {
-  hex64: { type: 'string', pattern: '^[0-9A-Fa-f]{64}$', description: '64 hexadecimal digits' },
-  sid: { type: 'string', pattern: '^([0-9A-Fa-f]{64}|broadcast)$', description: 'SID: 64 hexadecimal digits, or broadcast' },
-  token: { type: 'string', pattern: '^[A-Za-z0-9_=-]+$', description: 'A token from an earlier listing' },
-  uint: { type: 'integer', minimum: 0 },
-  segment: { type: 'string' },
-};
+/** What a route's successful response carries. */
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset';
 
-const REF = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
-
-const SCHEMAS: Json = {
-  JsonResult: {
-    type: 'object',
-    description: 'The result object every response without special content carries.',
-    required: ['http_status_code', 'http_status_message'],
-    properties: {
-      http_status_code: { type: 'integer' },
-      http_status_message: { type: 'string' },
-      identity: REF('Identity'),
-      rhizome_bundle_status_code: { type: 'integer', minimum: -1, maximum: 10 },
-      rhizome_bundle_status_message: { type: 'string' },
-      rhizome_payload_status_code: { type: 'integer', minimum: -1, maximum: 8 },
-      rhizome_payload_status_message: { type: 'string' },
-      meshms_status_code: { type: 'integer' },
-      meshms_status_message: { type: 'string' },
-    },
-  },
-  JsonTable: {
-    type: 'object',
-    description: 'A list: column names, then rows of values in that order. Long-polls stream rows as they arrive.',
-    required: ['header', 'rows'],
-    properties: {
-      header: { type: 'array', items: { type: 'string' } },
-      rows: { type: 'array', items: { type: 'array', items: {} } },
-    },
-  },
-  Identity: {
-    type: 'object',
-    required: ['sid', 'identity'],
-    properties: {
-      sid: { type: 'string', pattern: '^[0-9A-F]{64}$' },
-      identity: { type: 'string', pattern: '^[0-9A-F]{64}$' },
-      did: { type: 'string' },
-      name: { type: 'string' },
-    },
-  },
-};
-
-const ERROR_STATUS: Record<number, string> = {
-  400: 'Malformed request, parameter or form part',
-  401: 'Credentials missing or wrong',
-  403: 'Peer, origin, client certificate or read-only credentials refused',
-  404: 'No such path or entity',
-  405: 'Wrong method for this path',
-  411: 'A body is needed and its length was not given',
-  414: 'Request target too long',
-  415: 'Unsupported content type',
-  416: 'Range not satisfiable',
-  419: 'Secret not available (locked identity, bad signature, undecryptable payload)',
-  422: 'Semantically invalid input',
-  423: 'Store locked by another process',
-  431: 'Request headers too large',
-  500: 'Internal error',
-};
-
-function returns(route: Route): 'table' | 'manifest' | 'octets' | 'result' {
+function bodyOf(route: Route): Body {
+  switch (route.family.name) {
+    case 'docs':
+      return route.path.includes('{') ? 'asset' : 'html';
+    case 'openapi':
+      return 'openapi';
+    case 'system':
+      return 'system';
+  }
   if (route.path.endsWith('.json')) return 'table';
   if (route.path.endsWith('.rhm')) return 'manifest';
   if (route.path.endsWith('.bin')) return 'octets';
+  // Insert and append answer with the signed manifest, or a JSON result when nothing was stored.
+  if (/\/(insert|append)$/.test(route.path)) return 'stored';
   return 'result';
 }
 
-function successStatuses(route: Route): number[] {
-  if (route.ok) return [...route.ok];
-  if (route.method === 'GET' && returns(route) !== 'result') return [200];
-  return route.scope === 'write' && route.method === 'POST' ? [201] : [200];
-}
+const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
+const RESULT = { 'application/json': { schema: REF('JsonResult') } };
 
-function successContent(route: Route): Json {
-  switch (returns(route)) {
+function content(body: Body): Json {
+  switch (body) {
     case 'table':
       return { 'application/json': { schema: REF('JsonTable') } };
     case 'manifest':
-      return { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
+      return MANIFEST;
     case 'octets':
       return { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
-    default:
-      return route.body === 'multipart' && route.path.match(/\/(insert|append)$/)
-        ? { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } }
-        : { 'application/json': { schema: REF('JsonResult') } };
+    case 'stored':
+      return { ...MANIFEST, ...RESULT };
+    case 'system':
+      return { 'application/json': { schema: REF('SystemStatus') } };
+    case 'openapi':
+      return { 'application/json': { schema: REF('OpenApiDocument') } };
+    case 'html':
+      return { 'text/html': { schema: { type: 'string' } } };
+    case 'asset':
+      return {
+        'text/css': { schema: { type: 'string' } },
+        'text/javascript': { schema: { type: 'string' } },
+        'image/png': { schema: { type: 'string', format: 'binary' } },
+      };
+    case 'result':
+      return RESULT;
   }
 }
 
-function errorStatuses(route: Route): number[] {
-  const codes = [400, 401, 403, 404, 414, 431, 500];
+/** Default: 200, or 201 for a POST that writes; a route's `ok` says otherwise. */
+function successStatuses(route: Route): number[] {
+  if (route.ok) return [...route.ok];
+  return route.scope === 'write' && route.method === 'POST' ? [201] : [200];
+}
+
+function errorStatuses(route: Route, body: Body): number[] {
+  const codes = [400, 403, 404, 414, 431, 500, 503];
+  if (!route.family.public) codes.push(401);
   if (route.family.wrongMethod === 405) codes.push(405);
-  if (route.body === 'multipart') codes.push(411, 415, 422, 423);
-  if (route.family.name === 'rhizome') codes.push(419, 422, 423);
-  if (returns(route) === 'octets') codes.push(416);
-  if (route.family.name === 'meshms') codes.push(419);
+  if (route.body === 'multipart') codes.push(408, 411, 415);
+  if (route.family.needsRhizome) codes.push(423);
+  // MeshMS and MeshMB need an unlocked identity; Rhizome needs a secret to write or decrypt.
+  const secret = route.body === 'multipart' || route.path.endsWith('/decrypted.bin');
+  if (route.family.name === 'meshms' || route.family.name === 'meshmb' || (route.family.name === 'rhizome' && secret)) codes.push(419);
+  if (route.family.name === 'rhizome' && route.body === 'multipart') codes.push(422);
+  if (body === 'octets') codes.push(416);
   return [...new Set(codes)].sort((a, b) => a - b);
 }
 
-/** `/restful/rhizome/{bid:hex64}.rhm` → `/restful/rhizome/{bid}.rhm` and its parameters. */
+/**
+ * `/restful/rhizome/{bid:hex64}.rhm` → `/restful/rhizome/{bid}.rhm` and its parameters. A part of
+ * kind `ignored` (text the reference ignores after a MeshMB feed ID) is no parameter: it is left
+ * out of the path, which the route serves with that part empty.
+ */
 function pathOf(route: Route): { path: string; params: Json[] } {
   const params: Json[] = [];
   const path = route.path.replace(/\{(\w+):(\w+)\}/g, (_m, name: string, kind: string) => {
+    if (kind === 'ignored') return '';
     params.push({ name, in: 'path', required: true, schema: PARAM_SCHEMAS[kind] ?? { type: 'string' } });
     return `{${name}}`;
   });
   return { path, params };
 }
 
-function operation(route: Route): Json {
+/** `get` + `/restful/keyring/{sid}/lock` → `getRestfulKeyringSidLock`; `/docs/` → `getDocsIndex`. */
+function baseOperationId(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  if (path.endsWith('/')) words.push('index');
+  return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
+function accessNote(route: Route): string {
+  if (route.family.public) return 'No credentials needed.';
+  return route.scope === 'read' ? 'Any credentials, read-only tokens included.' : 'Credentials that may write (not a read-only token).';
+}
+
+function responses(route: Route, body: Body): Json {
+  const out: Json = {};
+  const headers = route.family.name === 'rhizome' && body !== 'table' ? { headers: RHIZOME_HEADERS } : {};
+  for (const status of successStatuses(route)) {
+    out[String(status)] = { description: status === 202 ? 'Accepted, not stored (see the status codes)' : 'Success', ...headers, content: content(body) };
+  }
+  if (body === 'octets') {
+    out['206'] = {
+      description: 'The requested byte range',
+      headers: { ...RHIZOME_HEADERS, 'Content-Range': { schema: { type: 'string' } } },
+      content: content(body),
+    };
+  }
+  for (const status of errorStatuses(route, body)) {
+    out[String(status)] ??= { description: ERROR_STATUS[status] ?? 'Error', content: RESULT };
+  }
+  return out;
+}
+
+function operation(route: Route, operationId: string): Json {
+  const body = bodyOf(route);
   const { params } = pathOf(route);
   const query = (route.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.doc, schema: { type: 'string' } }));
-  const responses: Json = {};
-  for (const status of successStatuses(route)) {
-    responses[String(status)] = { description: status === 206 ? 'Part of the payload' : 'Success', content: successContent(route) };
-  }
-  if (returns(route) === 'octets') responses['206'] = { description: 'The requested byte range', content: successContent(route) };
-  for (const status of errorStatuses(route)) {
-    responses[String(status)] ??= { description: ERROR_STATUS[status] ?? 'Error', content: { 'application/json': { schema: REF('JsonResult') } } };
-  }
+  const range =
+    body === 'octets'
+      ? [{ name: 'Range', in: 'header', required: false, description: 'bytes=FIRST-[LAST]: part of the payload (206)', schema: { type: 'string' } }]
+      : [];
   const op: Json = {
-    operationId: `${route.method.toLowerCase()}${pathOf(route).path.replace(/[{}.]/g, '').replace(/[/_-](\w)/g, (_m, c: string) => c.toUpperCase())}`,
+    operationId,
     summary: route.summary,
+    description: accessNote(route),
     tags: [route.family.name],
-    parameters: [...params, ...query],
-    responses,
+    parameters: [...params, ...query, ...range],
+    responses: responses(route, body),
   };
+  // Public routes need no credentials: an empty requirement overrides the document's.
   if (route.family.public) op.security = [];
   if (route.body === 'multipart') {
+    const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
     op.requestBody = {
       required: true,
-      content: { 'multipart/form-data': { schema: { type: 'object', additionalProperties: { type: 'string', format: 'binary' } } } },
+      content: {
+        'multipart/form-data': form ?? { schema: { type: 'object', additionalProperties: { type: 'string', format: 'binary' } } },
+      },
     };
   }
   return op;
 }
 
+const TAGS: Record<string, string> = {
+  keyring: 'Identities: SID, Signing ID, DID and Name; PIN-protected identities appear once unlocked',
+  rhizome: 'The store of signed, versioned bundles',
+  meshms: 'Private conversations between two identities',
+  meshmb: 'Public feeds: post, follow, ignore, block',
+  system: 'Host and node status',
+  openapi: 'This description',
+  docs: 'This page',
+};
+
 /** The document for `routes` (control-only routes are left out: no network listener serves them). */
 export function buildOpenApi(routes: readonly Route[]): Json {
   const paths: Record<string, Json> = {};
+  const ids = new Set<string>();
+  const tags: string[] = [];
   for (const route of routes) {
     if (route.controlOnly) continue;
     const { path } = pathOf(route);
+    const base = baseOperationId(route.method, path);
+    let id = base;
+    for (let n = 2; ids.has(id); n++) id = `${base}${n}`;
+    ids.add(id);
+    if (!tags.includes(route.family.name)) tags.push(route.family.name);
     paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = operation(route);
+    paths[path][route.method.toLowerCase()] = operation(route, id);
   }
   return {
     openapi: '3.1.0',
     info: {
       title: 'Tendril REST API',
       version: VERSION,
+      license: { name: 'GPL-3.0-or-later', identifier: 'GPL-3.0-or-later' },
       description:
-        'The node API of Tendril, wire-compatible with Serval DNA\'s /restful API: keyring, Rhizome, MeshMS, MeshMB and node status. Authenticate with HTTP Basic (a configured user) or an API token (Authorization: Bearer, or X-Tendril-Token).',
+        "The node API of Tendril, wire-compatible with Serval DNA's /restful API: keyring, Rhizome, MeshMS, MeshMB and " +
+        'node status. Authenticate with HTTP Basic (a user of api.restful.users) or an API token from ' +
+        '`tendril web generate-token`, sent as `Authorization: Bearer TOKEN` or `X-Tendril-Token: TOKEN`. ' +
+        'A server in dev mode asks for no credentials.',
     },
     servers: [{ url: '/' }],
     security: [{ basicAuth: [] }, { bearerAuth: [] }, { tokenHeader: [] }],
+    tags: tags.map((name) => ({ name, description: TAGS[name] ?? name })),
     components: {
       securitySchemes: {
-        basicAuth: { type: 'http', scheme: 'basic', description: 'api.restful.users.NAME.password' },
+        basicAuth: { type: 'http', scheme: 'basic', description: 'A user of api.restful.users.NAME.password' },
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from `tendril web generate-token`' },
         tokenHeader: { type: 'apiKey', in: 'header', name: 'X-Tendril-Token', description: 'A token from `tendril web generate-token`' },
       },

@@ -11,7 +11,7 @@ import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
 import type { NodeFacts } from '../http/api/system.js';
-import { closeServer, createHttpServer, listenFirstFree, listenTcp, listenUnix } from '../http/listener.js';
+import { closeServer, createHttpServer, listenUnix } from '../http/listener.js';
 import { createPipeline } from '../http/pipeline.js';
 import { Router, type Family } from '../http/router.js';
 import { buildRoutes } from '../http/routes.js';
@@ -26,7 +26,8 @@ import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
+import { listenForSpec } from '../web/listen.js';
 import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
@@ -44,7 +45,7 @@ export interface NodeOptions {
    * upstream server on `host`:`port`, the reference's own behaviour.
    */
   readonly servers?: readonly ServerSpec[];
-  /** Overrides rhizome.http.port for the default server. */
+  /** Overrides rhizome.http.port: the port of every server whose spec names none. */
   readonly port?: number;
   /** The default server's address (default 127.0.0.1). */
   readonly host?: string;
@@ -185,15 +186,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
       familyEnabled,
-      control: (req) => req.headers[FORWARDED.mode] === undefined,
+      control: (req) => !isForwarded(req),
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
     let port: number | undefined;
     if (options.tcp !== false) {
-      const specs = options.servers ?? [
-        { mode: 'upstream' as const, bind: options.host ?? '127.0.0.1', port: options.port, allowedOrigins: [] },
-      ];
+      const specs = options.servers ?? [{ mode: 'upstream' as const, bind: options.host ?? '127.0.0.1', port: undefined, allowedOrigins: [] }];
       // Every spec is checked before anything listens: an impossible one stops the start.
       const checked = specs.map((spec) => ({ spec, tls: checkSpec(spec) }));
       for (const { spec, tls } of checked) {
@@ -206,8 +205,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
-          listening =
-            spec.port === undefined ? await listenFirstFree(s, spec.bind, config().rhizome.port) : await listenTcp(s, spec.bind, spec.port);
+          listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
         });
         port ??= listening;
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });

@@ -4,15 +4,17 @@
  * survives its crashes; several may run beside the node's own servers, on other ports.
  */
 import type { Server } from 'node:http';
-import { closeServer, createHttpServer, listenFirstFree, listenTcp } from '../http/listener.js';
+import { closeServer, createHttpServer } from '../http/listener.js';
 import type { Logger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { SERVER_HEADER } from '../node/node.js';
+import { listenForSpec } from './listen.js';
 import { createProxy } from './proxy.js';
 import { checkSpec, serverUrl, type ServerSpec } from './spec.js';
 
 export interface RunningWebServer {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
@@ -22,11 +24,12 @@ export async function startDedicatedServer(paths: InstancePaths, spec: ServerSpe
   let url = '';
   const proxy = createProxy({ socketPath: paths.controlSocket, spec, log, serverHeader: SERVER_HEADER, url: () => url });
   const server: Server = createHttpServer(proxy, log, SERVER_HEADER, tls);
-  const port = spec.port === undefined ? await listenFirstFree(server, spec.bind, defaultPort) : await listenTcp(server, spec.bind, spec.port);
+  const port = await listenForSpec(server, spec, defaultPort);
   url = serverUrl(spec, port, tls !== undefined);
   log.info({ url, mode: spec.mode }, 'web server started');
   return {
     url,
+    port,
     async stop() {
       await closeServer(server);
       proxy.close();

@@ -1,21 +1,30 @@
 /**
  * From a web server's mode to the access rules the pipeline applies (src/http/access.ts). The same
  * rules serve a server embedded in the node and a dedicated server in front of it: the dedicated
- * server checks what only it can see (the peer address, the client certificate) and forwards the
- * request over the owner-only control socket, naming its mode; the node applies the rest.
+ * server forwards every request over the owner-only control socket, naming its mode and reporting
+ * what only it can see (the client's address and TLS certificate); the node applies the mode's
+ * rules to those facts in the pipeline's one order, so both answer alike.
  */
 import type { IncomingMessage } from 'node:http';
-import { openAuthenticator, type AccessPolicy, type Authenticator } from '../http/access.js';
+import type { Socket } from 'node:net';
+import { openAuthenticator, type AccessPolicy, type Authenticator, type ClientCertStatus, type PeerFacts } from '../http/access.js';
 import { isMode, MODE_POLICY, type Mode } from './modes.js';
 
 /** Headers a dedicated server adds when it forwards a request to the node. */
 export const FORWARDED = {
   mode: 'tendril-front-mode',
   for: 'tendril-forwarded-for',
+  /** `verified`, `untrusted` or `missing`: the client's TLS certificate (mtls only). */
+  cert: 'tendril-front-cert',
   origins: 'tendril-front-origins',
   /** The dedicated server's own URL, for the node's status. */
   url: 'tendril-front-url',
 } as const;
+
+/** True for a header a client must never be able to set through a dedicated server. */
+export function isForwardingHeader(name: string): boolean {
+  return name.startsWith('tendril-front') || name === FORWARDED.for;
+}
 
 export interface Authenticators {
   /** Basic users and tokens, honouring `api.restful.authorization=noauth`. */
@@ -26,12 +35,23 @@ export interface Authenticators {
 
 const DEV = openAuthenticator('dev');
 
+function forwardedPeer(req: IncomingMessage): PeerFacts {
+  const address = req.headers[FORWARDED.for];
+  const cert = req.headers[FORWARDED.cert];
+  return {
+    // No address reported: not a loopback peer, so a loopback-only mode refuses it.
+    address: typeof address === 'string' ? address : '',
+    clientCert: cert === 'verified' || cert === 'untrusted' ? (cert satisfies ClientCertStatus) : 'missing',
+  };
+}
+
 function policyFor(mode: Mode, allowedOrigins: readonly string[], auth: Authenticators, forwarded: boolean): AccessPolicy {
   const p = MODE_POLICY[mode];
   return {
-    // A forwarded request's peer is the local proxy: the proxy checked the real peer already.
-    localOnly: p.loopbackOnly && !forwarded,
-    clientCerts: p.clientCerts && !forwarded,
+    localOnly: p.loopbackOnly,
+    clientCerts: p.clientCerts,
+    // A forwarded request's socket peer is the dedicated server: the client is what it reports.
+    peer: forwarded ? forwardedPeer : undefined,
     cors: p.corsAny ? 'any' : 'local',
     allowedOrigins,
     sameOrigin: p.tls,
@@ -44,18 +64,35 @@ export function embeddedPolicy(mode: Mode, allowedOrigins: readonly string[], au
   return policyFor(mode, allowedOrigins, auth, false);
 }
 
+// Connections on which a dedicated server has forwarded a request.
+const frontConnections = new WeakSet<Socket>();
+
+/**
+ * True for a request a dedicated server forwarded, false for one straight from the owner (the
+ * CLI). A connection that has carried one forwarded request carries only forwarded requests: were
+ * a client ever to slip a request of its own into a dedicated server's stream to the node (request
+ * smuggling), it would still get that server's rules, never the owner's.
+ */
+export function isForwarded(req: IncomingMessage): boolean {
+  if (typeof req.headers[FORWARDED.mode] === 'string') {
+    frontConnections.add(req.socket);
+    return true;
+  }
+  return frontConnections.has(req.socket);
+}
+
 /**
  * The rules of the control socket: owner-only, so a request straight from the CLI is trusted
  * (`control`), and one a dedicated server forwarded gets the rules of that server's mode.
  */
 export function controlPolicy(control: AccessPolicy, auth: Authenticators): (req: IncomingMessage) => AccessPolicy {
   return (req) => {
+    if (!isForwarded(req)) return control;
     const mode = req.headers[FORWARDED.mode];
-    if (typeof mode !== 'string') return control;
     const origins = req.headers[FORWARDED.origins];
     const allowed = typeof origins === 'string' && origins !== '' ? origins.split(',') : [];
-    // An unknown mode is treated as the strictest network-facing one.
-    return policyFor(isMode(mode) ? mode : 'server', allowed, auth, true);
+    // An unknown or missing mode is treated as the strictest network-facing one.
+    return policyFor(typeof mode === 'string' && isMode(mode) ? mode : 'mtls', allowed, auth, true);
   };
 }
 

@@ -1,31 +1,46 @@
 /**
- * A dedicated web server's request handling: it checks what only it can see — the peer's address
- * and TLS client certificate — and forwards everything else, streaming both ways, to the node over
- * the owner-only control socket, naming its mode so the node applies that mode's rules. The node
- * authenticates, so tokens made or revoked there take effect here at once; long-polls, uploads and
- * payload downloads stream through without being held.
+ * A dedicated web server's request handling: it forwards every request, streaming both ways, to
+ * the node over the owner-only control socket, naming its mode and reporting what only it can see
+ * — the client's address and TLS certificate — so the node applies that mode's rules in the
+ * pipeline's one order (src/web/policy.ts). The node authenticates, so tokens made or revoked
+ * there take effect here at once; long-polls, uploads and payload downloads stream through
+ * without being held.
  *
  * When the node is down (restarting) requests get 503 and the next request simply tries again.
  */
-import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { fail, TendrilError } from '../errors.js';
-import { checkClientCertificate, isLoopback } from '../http/access.js';
+import { Agent, request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { TendrilError } from '../errors.js';
+import { clientCertStatus } from '../http/access.js';
 import type { Pipeline, RequestListener } from '../http/pipeline.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
-import { FORWARDED } from './policy.js';
+import { FORWARDED, isForwardingHeader } from './policy.js';
 import type { ServerSpec } from './spec.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
-function withoutHopByHop(headers: IncomingMessage['headers']): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.includes(name) && !name.startsWith('tendril-front') && name !== FORWARDED.for) {
-      out[name] = value;
-    }
+/** The request's end-to-end headers, as the client sent them; forwarding headers it sent are dropped. */
+function requestHeaders(req: IncomingMessage): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !isForwardingHeader(name)) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The node's response headers with the node's spelling (`Content-Type`, not `content-type`), so
+ * a client sees the same bytes from either server; hop-by-hop headers and Date are the proxy's own.
+ */
+function responseHeaders(reply: IncomingMessage): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const raw = reply.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) && lower !== 'date') out.push([name, raw[i + 1]!]);
   }
   return out;
 }
@@ -46,49 +61,76 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
   const rc = { serverHeader: options.serverHeader, cors: undefined, log };
 
   function forward(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-    const remote = req.socket.remoteAddress ?? 'local';
-    try {
-      if (policy.loopbackOnly && !isLoopback(req.socket.remoteAddress)) fail('ACCESS_NOT_LOCAL');
-      if (policy.clientCerts) checkClientCertificate(req.socket);
-      // Control routes belong to the node's owner, never to a network listener.
-      if ((req.url ?? '').startsWith('/control/')) fail('HTTP_NOT_FOUND');
-    } catch (err) {
-      sendError(res, err, rc);
+    // The node hears HTTP/1.1 from here whatever the client spoke: refuse the others as it would.
+    if (req.httpVersionMajor !== 1) {
+      sendError(res, new TendrilError('HTTP_BAD_REQUEST', { reason: 'Unsupported HTTP version' }), rc);
       return;
     }
-    const headers = {
-      ...withoutHopByHop(req.headers),
-      [FORWARDED.mode]: spec.mode,
-      [FORWARDED.for]: remote,
-      [FORWARDED.origins]: spec.allowedOrigins.join(','),
-      [FORWARDED.url]: options.url(),
-    };
-    const upstream = request(
-      { socketPath: options.socketPath, method: req.method, path: req.url, headers, agent },
-      (reply) => {
-        const replyHeaders = withoutHopByHop(reply.headers);
-        delete replyHeaders.date;
-        res.writeHead(reply.statusCode ?? 502, reply.statusMessage, replyHeaders);
+    const headers = requestHeaders(req);
+    // The body is framed exactly as the client framed it, whatever the method: Node sends a body
+    // of a GET or DELETE without a length unframed, and the node would read it as a request of
+    // its own — one a client could write.
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const unframed = !chunked && req.headers['content-length'] === undefined;
+    const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
+    if (chunked) headers['transfer-encoding'] = 'chunked';
+    headers[FORWARDED.mode] = spec.mode;
+    headers[FORWARDED.for] = req.socket.remoteAddress ?? '';
+    if (policy.clientCerts) headers[FORWARDED.cert] = clientCertStatus(req.socket);
+    headers[FORWARDED.origins] = spec.allowedOrigins.join(',');
+    headers[FORWARDED.url] = options.url();
+
+    let upstream: ClientRequest | undefined;
+    // A client that goes away ends the forwarded request too (a long-poll, a slow download).
+    res.once('close', () => {
+      if (!res.writableFinished) upstream?.destroy();
+    });
+
+    const attempt = (retry: boolean): void => {
+      try {
+        upstream = request({ socketPath: options.socketPath, method: req.method, path: req.url, headers, agent });
+      } catch (err) {
+        // A request target or header Node will not send on (it parsed it, but is stricter when
+        // sending): a bad request, as the node's parser would call it.
+        sendError(res, new TendrilError('HTTP_BAD_REQUEST', { cause: err }), rc);
+        return;
+      }
+      const sent = upstream;
+      sent.on('response', (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.statusMessage, responseHeaders(reply));
         // The node keeps its own idle rules (a long-poll may be quiet for a minute).
         res.socket?.setTimeout(0);
         reply.pipe(res);
         reply.on('error', () => res.destroy());
-      },
-    );
-    if (expectContinue) upstream.on('continue', () => res.writeContinue());
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (res.headersSent) {
-        res.destroy();
+      });
+      if (expectContinue) sent.on('continue', () => res.writeContinue());
+      sent.on('error', (err: NodeJS.ErrnoException) => {
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        // A kept-alive connection the node closed just as it was reused: try a new one, once,
+        // when nothing of the request is lost by doing so.
+        if (retry && sent.reusedSocket && !hasBody && err.code === 'ECONNRESET') {
+          attempt(false);
+          return;
+        }
+        log.warn({ code: err.code }, 'node not reachable');
+        sendError(res, new TendrilError('NODE_NOT_RUNNING', { headers: { 'Retry-After': '1' } }), rc);
+      });
+      if (hasBody) {
+        req.pipe(sent);
         return;
       }
-      log.warn({ code: err.code }, 'node not reachable');
-      sendError(res, new TendrilError('SERVICE_UNAVAILABLE', { reason: 'The node is not reachable' }), rc);
-    });
-    // A client that goes away ends the forwarded request too (a long-poll, a slow download).
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
+      if (unframed) {
+        // Sent without any framing, so forwarded without any (Node would add Content-Length: 0
+        // to a POST): the node answers it as it would answer the client (411 for an upload).
+        sent.removeHeader('content-length');
+        sent.removeHeader('transfer-encoding');
+      }
+      sent.end();
+    };
+    attempt(true);
   }
 
   const listener =

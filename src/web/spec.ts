@@ -4,8 +4,10 @@
  * config key for servers embedded in the node — validated before anything listens, so an
  * impossible combination is a clear start-up error.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { fail } from '../errors.js';
 import { isMode, MODE_POLICY, type Mode } from './modes.js';
 
@@ -90,14 +92,60 @@ export function parseCommands(text: string): ServerSpec[] {
     });
 }
 
-function readable(path: string | undefined, option: string): Buffer {
-  if (path === undefined) usage(`--${option} is required in this mode`);
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+function readable(spec: ServerSpec, option: 'certfile' | 'keyfile' | 'clientca', why: string): Buffer {
+  const path = spec[option];
+  if (path === undefined) usage(`${spec.mode} mode needs --${option} (${why})`);
   try {
-    accessSync(path, constants.R_OK);
     return readFileSync(path);
-  } catch {
-    return usage(`cannot read --${option} ${path}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return usage(`cannot read --${option} ${path}: ${READ_ERRORS[code] ?? code}`);
   }
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** The PEM certificates in `pem`; a USAGE error if there is none or one does not parse. */
+function certificates(pem: Buffer, option: string, path: string | undefined): void {
+  const blocks = pem.toString('latin1').match(PEM_CERT) ?? [];
+  if (blocks.length === 0) usage(`--${option} ${path} holds no PEM certificate`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      usage(`--${option} ${path} holds a certificate that cannot be parsed`);
+    }
+  }
+}
+
+/**
+ * Reads and checks the TLS files now, so that a wrong file is a start-up error naming it rather
+ * than a server that fails every handshake.
+ */
+function tlsMaterial(spec: ServerSpec, clientCerts: boolean): TlsMaterial {
+  const cert = readable(spec, 'certfile', 'its HTTPS certificate, PEM');
+  const key = readable(spec, 'keyfile', 'the private key of --certfile, PEM');
+  certificates(cert, 'certfile', spec.certfile);
+  try {
+    createPrivateKey(key);
+  } catch {
+    usage(`--keyfile ${spec.keyfile} holds no usable private key (PEM, not encrypted)`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch {
+    usage(`--keyfile ${spec.keyfile} is not the private key of the certificate in --certfile ${spec.certfile}`);
+  }
+  if (!clientCerts) return { cert, key };
+  const ca = readable(spec, 'clientca', 'the CA certificate that signs client certificates, PEM');
+  certificates(ca, 'clientca', spec.clientca);
+  return { cert, key, ca };
 }
 
 /** Checks the spec's combination and reads its TLS files; throws a USAGE error naming the problem. */
@@ -116,13 +164,8 @@ export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
     }
     return undefined;
   }
-  const cert = readable(spec.certfile, 'certfile');
-  const key = readable(spec.keyfile, 'keyfile');
-  if (!policy.clientCerts) {
-    if (spec.clientca !== undefined) usage('--clientca is only for mtls mode');
-    return { cert, key };
-  }
-  return { cert, key, ca: readable(spec.clientca, 'clientca') };
+  if (!policy.clientCerts && spec.clientca !== undefined) usage('--clientca is only for mtls mode');
+  return tlsMaterial(spec, policy.clientCerts);
 }
 
 /** The URL a server listens on. */

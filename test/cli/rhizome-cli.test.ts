@@ -212,6 +212,8 @@ void describe('tendril rhizome', { concurrency: 4 }, () => {
     const missing = await runCli(p.root, ['rhizome', 'add', join(p.root, 'no-such-file')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^tendril: ENOENT/);
+    const smuggled = await runCli(p.root, ['rhizome', 'add', p.configFile, '--name', `x\nid=${'C'.repeat(64)}`]);
+    assert.deepEqual([smuggled.code, smuggled.stderr], [1, 'tendril: --name cannot contain a line break or NUL\n']);
 
     // A payload that is not the manifest's: refused after the upload, with the node's reasons.
     const file = join(p.root, 'x.txt');

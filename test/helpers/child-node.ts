@@ -26,9 +26,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Starts a node in `paths` and waits until it listens (its proc/http_port file appears). A port
  * file left by a node that was killed is removed first, so the one read is this node's.
  */
-export async function spawnNode(paths: InstancePaths, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ChildNode> {
+export async function spawnNode(
+  paths: InstancePaths,
+  options: { env?: Record<string, string>; timeoutMs?: number; /** More `start` options, e.g. --commands. */ args?: readonly string[] } = {},
+): Promise<ChildNode> {
   rmSync(paths.portFile, { force: true });
-  const child = spawn(process.execPath, cliArgs(paths.root, ['start', '--port', '0']), {
+  const child = spawn(process.execPath, cliArgs(paths.root, ['start', '--port', '0', ...(options.args ?? [])]), {
     cwd: REPO_ROOT,
     env: cliEnv(options.env),
     // The node logs a line per request to stdout; nobody reads it here.

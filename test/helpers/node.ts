@@ -15,6 +15,8 @@ import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
 import type { Logger } from '../../src/log.js';
 import { instancePaths, type InstancePaths } from '../../src/node/instance.js';
 import { startNode, type RunningNode } from '../../src/node/node.js';
+import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
+import type { ServerSpec } from '../../src/web/spec.js';
 
 export const HARRY = 'Basic ' + Buffer.from('harry:potter').toString('base64');
 export const RON = 'Basic ' + Buffer.from('ron:weasley').toString('base64');
@@ -34,9 +36,21 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
+/**
+ * Which web server the tests talk to: the node's own (`embedded`, the default), or a dedicated web
+ * server in upstream mode in front of it (`TENDRIL_TEST_FRONT=dedicated`), started in this process
+ * beside the node. scripts/test.sh runs the API suite both ways, so both are proven to serve the
+ * same API.
+ */
+export const TEST_FRONT: 'embedded' | 'dedicated' = process.env.TENDRIL_TEST_FRONT === 'dedicated' ? 'dedicated' : 'embedded';
+
 export interface TestNode {
   readonly node: RunningNode;
+  /** The port tests talk to: the node's own server, or the dedicated one in front of it. */
   readonly port: number;
+  /** The node's own (embedded) web server's port, whatever TEST_FRONT says. */
+  readonly nodePort: number;
+  readonly front: 'embedded' | 'dedicated';
   readonly paths: InstancePaths;
   /** Every log line the node wrote, as text. */
   readonly logs: string[];
@@ -71,29 +85,54 @@ function captureLogger(lines: string[]): Logger {
 }
 
 export async function startTestNode(
-  options: { config?: Record<string, string>; paths?: InstancePaths; logger?: Logger } = {},
+  options: {
+    config?: Record<string, string>;
+    paths?: InstancePaths;
+    logger?: Logger;
+    /** Pretend the disk has this many free bytes (startNode's freeSpaceOverride). */
+    freeSpaceOverride?: number;
+    /** The node's own web servers (default: one upstream server on a free port). */
+    servers?: readonly ServerSpec[];
+  } = {},
 ): Promise<TestNode> {
   const paths = options.paths ?? makeInstance(options.config);
   const { readConfigFile } = await import('../../src/config/file.js');
   const config: Config = buildConfig(readConfigFile(paths.configFile));
   const logs: string[] = [];
+  const log = options.logger ?? captureLogger(logs);
   const node = await startNode({
     paths,
     config: () => config,
-    log: options.logger ?? captureLogger(logs),
+    log,
     port: 0,
     pinKeyParams: TEST_PIN_KEY_PARAMS,
+    freeSpaceOverride: options.freeSpaceOverride,
+    servers: options.servers,
   });
-  const port = node.port!;
+  const nodePort = node.port!;
+  let dedicated: RunningWebServer | undefined;
+  if (TEST_FRONT === 'dedicated') {
+    const spec = { mode: 'upstream' as const, bind: '127.0.0.1', port: 0, allowedOrigins: [] };
+    try {
+      dedicated = await startDedicatedServer(paths, spec, log.child({ front: 'dedicated' }), 0);
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+  }
+  const port = dedicated?.port ?? nodePort;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    await dedicated?.stop();
     await node.stop();
   };
   return {
     node,
     port,
+    nodePort,
+    front: TEST_FRONT,
     paths,
     logs,
     request: (method, path, opts) => request(port, method, path, opts),

@@ -10,17 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { buildConfig } from '../../src/config/config.js';
-import { readConfigFile } from '../../src/config/file.js';
-import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
-import { silentLogger } from '../../src/log.js';
 import type { InstancePaths } from '../../src/node/instance.js';
-import { startNode } from '../../src/node/node.js';
-import { makeInstance, request, type Reply, type TestNode } from '../helpers/node.js';
+import { makeInstance, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
 import { bundleVector, importBundle, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE } from '../helpers/rhizome.js';
 import { generatedBytes, generatedPayload, multipartStream, postStream, type StreamReply } from '../helpers/rhizome-wire.js';
 
@@ -28,29 +23,9 @@ const K = 1000;
 const sha512 = (b: Buffer): string => createHash('sha512').update(b).digest('hex').toUpperCase();
 const bytes = (size: number, seed: number): Buffer => generatedBytes(size, seed);
 
-/** startTestNode with the free-space override that only startNode takes (TENDRIL_FREE_SPACE). */
-async function startLimited(paths: InstancePaths, freeSpaceOverride?: number): Promise<TestNode> {
-  const config = buildConfig(readConfigFile(paths.configFile));
-  const node = await startNode({ paths, config: () => config, log: silentLogger(), port: 0, pinKeyParams: TEST_PIN_KEY_PARAMS, freeSpaceOverride });
-  const port = node.port!;
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await node.stop();
-  };
-  return {
-    node,
-    port,
-    paths,
-    logs: [],
-    request: (method, path, options) => request(port, method, path, options),
-    stop,
-    async destroy() {
-      await stop();
-      rmSync(paths.root, { recursive: true, force: true });
-    },
-  };
+/** A node whose disk pretends to have `freeSpaceOverride` bytes free (TENDRIL_FREE_SPACE). */
+function startLimited(paths: InstancePaths, freeSpaceOverride?: number): Promise<TestNode> {
+  return startTestNode({ paths, freeSpaceOverride });
 }
 
 interface Statuses {

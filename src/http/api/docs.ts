@@ -35,17 +35,43 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
+// validatorUrl: null, or Swagger UI shows a badge loaded from validator.swagger.io that sends it
+// the document's URL. Credentials live in the page's memory only (persistAuthorization: false).
+// Requests go out with credentials 'omit': the Authorization header the page sets is still sent,
+// but a 401 (which carries WWW-Authenticate: Basic, as the reference's does) comes back to the
+// page instead of opening the browser's own login prompt, and the browser's remembered Basic
+// credentials are never added behind the user's back.
 const INIT = `window.ui = SwaggerUIBundle({
   url: '/openapi.json',
   dom_id: '#swagger-ui',
   deepLinking: true,
   tryItOutEnabled: true,
   persistAuthorization: false,
+  validatorUrl: null,
+  requestInterceptor: (request) => {
+    request.credentials = 'omit';
+    return request;
+  },
 });
 `;
 
+/**
+ * The page is where credentials are typed, so it runs only its own scripts and talks only to this
+ * server: nothing can be injected into it or loaded from elsewhere, and no other site may frame it
+ * (clickjacking the Authorize dialog). Swagger UI sets inline styles, and shows icons as data: URLs.
+ */
+const PAGE_HEADERS = {
+  'Cache-Control': 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
+    "font-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
 function body(contentType: string, bytes: Buffer): BodyResult {
-  return { kind: 'body', status: 200, contentType, body: bytes, length: bytes.length, headers: { 'Cache-Control': 'no-cache' } };
+  return { kind: 'body', status: 200, contentType, body: bytes, length: bytes.length, headers: PAGE_HEADERS };
 }
 
 export interface DocsHandlers {

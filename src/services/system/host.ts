@@ -4,7 +4,7 @@
  * commands: no process is spawned per request and no command line can be injected.
  */
 import { readFileSync, statfsSync } from 'node:fs';
-import { availableParallelism, hostname, loadavg, release, totalmem, freemem, uptime } from 'node:os';
+import { availableParallelism, cpus, freemem, hostname, loadavg, release, totalmem, type as osType, uptime } from 'node:os';
 
 export interface HostFacts {
   readonly hostname: string;
@@ -75,15 +75,25 @@ function temperature(): number | null {
   return Number.isFinite(milli) ? round2(milli / 1000) : null;
 }
 
+/** PRETTY_NAME of os-release(5), which names the distribution; else the kernel's name. */
 function operatingSystem(): string {
-  const release = readText('/etc/os-release') ?? '';
-  const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release);
-  return m?.[1] ?? process.platform;
+  const text = readText('/etc/os-release') ?? readText('/usr/lib/os-release') ?? '';
+  const m = /^PRETTY_NAME=(["']?)(.*)\1$/m.exec(text);
+  return m?.[2] || osType();
+}
+
+/**
+ * Processors installed, as `nproc --all` counts them (RaspAP's figure, and the divisor that makes
+ * the load average a percentage). Some kernels hide /proc/cpuinfo, leaving cpus() empty; then the
+ * processors this process may use.
+ */
+function processorCount(): number {
+  return cpus().length || availableParallelism();
 }
 
 /** The facts, with disk usage of the filesystem holding `dataDir` (the node's store). */
 export function hostFacts(dataDir: string): HostFacts {
-  const processors = availableParallelism();
+  const processors = processorCount();
   const load1 = loadavg()[0] ?? 0;
   const up = uptime();
   return {

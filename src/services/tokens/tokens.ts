@@ -2,9 +2,10 @@
  * The token store: `INSTANCE/tokens.json`, holding each token's SHA-256 and its record, replaced
  * atomically on every change. A token is `tdk1_` followed by 32 random bytes in base64url, so
  * SHA-256 alone is enough at rest (no salt or slow hash is needed for a secret that carries 256
- * bits of entropy), and looking one up by its hash reveals nothing about other tokens.
+ * bits of entropy). A presented token's digest is compared with every stored one in constant
+ * time, as Basic credentials are, so the time taken says nothing about which tokens exist.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from '../../crypto/sodium.js';
 import { fail } from '../../errors.js';
@@ -15,6 +16,8 @@ import type { NewToken, TokenInfo, TokenService } from './types.js';
 
 const PREFIX = 'tdk1_';
 const MAX_NAME = 64;
+/** A hundred years: longer is "never", which is what no --expires says. */
+const MAX_LIFETIME_MS = 100 * 365.25 * 86_400_000;
 
 interface StoredToken extends TokenInfo {
   /** SHA-256 of the token, hex. */
@@ -26,7 +29,7 @@ interface TokenFile {
   readonly tokens: StoredToken[];
 }
 
-const hashOf = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+const digestOf = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 function publicInfo(t: StoredToken): TokenInfo {
   return { id: t.id, name: t.name, createdAt: t.createdAt, expiresAt: t.expiresAt, readOnly: t.readOnly };
@@ -44,9 +47,14 @@ function readTokenFile(path: string): StoredToken[] {
   return parsed.tokens;
 }
 
+/** The stored digests as bytes; a record whose hash is not 64 hex digits matches nothing. */
+function digestsOf(tokens: readonly StoredToken[]): Array<readonly [Buffer, StoredToken]> {
+  return tokens.filter((t) => /^[0-9a-f]{64}$/.test(t.hash)).map((t) => [Buffer.from(t.hash, 'hex'), t] as const);
+}
+
 class FileTokens implements TokenService {
   private tokens: StoredToken[];
-  private byHash: Map<string, StoredToken>;
+  private digests: Array<readonly [Buffer, StoredToken]>;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -55,7 +63,7 @@ class FileTokens implements TokenService {
     private readonly now: () => number,
   ) {
     this.tokens = readTokenFile(path);
-    this.byHash = new Map(this.tokens.map((t) => [t.hash, t]));
+    this.digests = digestsOf(this.tokens);
   }
 
   private exclusive<T>(fn: () => T): Promise<T> {
@@ -68,15 +76,16 @@ class FileTokens implements TokenService {
     const file: TokenFile = { version: 1, tokens };
     writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
     this.tokens = tokens;
-    this.byHash = new Map(tokens.map((t) => [t.hash, t]));
+    this.digests = digestsOf(tokens);
   }
 
   generate(options: NewToken): Promise<{ token: string; info: TokenInfo }> {
-    const name = options.name ?? '';
-    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-    if (name.length > MAX_NAME || /[\0-\x1f\x7f]/.test(name)) fail('TOKENS_INVALID_NAME');
-    if (options.expiresInMs !== undefined && !(options.expiresInMs > 0)) fail('TOKENS_INVALID_EXPIRY');
     return this.exclusive(() => {
+      const name = options.name ?? '';
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+      if (name.length > MAX_NAME || /[\0-\x1f\x7f]/.test(name)) fail('TOKENS_INVALID_NAME');
+      const lifetime = options.expiresInMs;
+      if (lifetime !== undefined && !(lifetime > 0 && lifetime <= MAX_LIFETIME_MS)) fail('TOKENS_INVALID_EXPIRY');
       const token = PREFIX + encodeBase64Url(randomBytes(32)).replace(/=+$/, '');
       const createdAt = this.now();
       const stored: StoredToken = {
@@ -85,7 +94,7 @@ class FileTokens implements TokenService {
         createdAt,
         expiresAt: options.expiresInMs === undefined ? undefined : createdAt + options.expiresInMs,
         readOnly: options.readOnly === true,
-        hash: hashOf(token),
+        hash: digestOf(token).toString('hex'),
       };
       this.save([...this.tokens, stored]);
       this.log.info({ tokenId: stored.id, readOnly: stored.readOnly }, 'token generated');
@@ -108,8 +117,11 @@ class FileTokens implements TokenService {
   }
 
   check(token: string): TokenInfo | undefined {
+    // The prefix is public: anything else is no token of ours.
     if (!token.startsWith(PREFIX)) return undefined;
-    const found = this.byHash.get(hashOf(token));
+    const presented = digestOf(token);
+    let found: StoredToken | undefined;
+    for (const [digest, stored] of this.digests) if (timingSafeEqual(presented, digest)) found = stored;
     if (!found || (found.expiresAt !== undefined && found.expiresAt <= this.now())) return undefined;
     return found;
   }

@@ -1,0 +1,132 @@
+/**
+ * Test support for web servers: requests over HTTP or HTTPS (with the test CA and an optional
+ * client certificate), a dedicated web server in its own process (`tendril web server …`, as a user
+ * starts one), and a check that nothing listens on a port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import type { InstancePaths } from '../../src/node/instance.js';
+import { cliArgs, cliEnv, REPO_ROOT } from './cli.js';
+import type { Reply } from './node.js';
+
+export interface WebRequestOptions {
+  readonly headers?: Record<string, string | number>;
+  readonly body?: Buffer | string;
+  /** HTTPS: the CA that signed the server's certificate. */
+  readonly ca?: Buffer;
+  /** HTTPS: a client certificate and its key. */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+/** One request to `url` + `path` (http: or https:), no credentials unless given in headers. */
+export function webRequest(url: string, method: string, path: string, options: WebRequestOptions = {}): Promise<Reply> {
+  const target = new URL(path, url);
+  const tls = target.protocol === 'https:';
+  const common = { host: target.hostname, port: target.port, method, path: target.pathname + target.search, headers: options.headers, agent: false as const };
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0,
+          reason: res.statusMessage ?? '',
+          headers: res.headers,
+          body,
+          text: body.toString('utf8'),
+          json: <T>() => JSON.parse(body.toString('utf8')) as T,
+        });
+      });
+    };
+    const req = tls
+      ? httpsRequest({ ...common, ca: options.ca, cert: options.cert, key: options.key }, onResponse)
+      : httpRequest(common, onResponse);
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Resolves true if something accepts TCP connections on 127.0.0.1:`port`. */
+export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface ChildWebServer {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly url: string;
+  readonly port: number;
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  /** What it wrote so far (its log lines and banner). */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it lingers; resolves once it is gone. */
+  stop(): Promise<void>;
+}
+
+const BANNER = /listening on (https?:\/\/\S+?)\/restful\//;
+
+/** Runs `tendril --instance DIR web server ...args` and waits for its banner. */
+export async function spawnWebServer(paths: InstancePaths, args: readonly string[], timeoutMs = 20_000): Promise<ChildWebServer> {
+  const child = spawn(process.execPath, cliArgs(paths.root, ['web', 'server', ...args]), {
+    cwd: REPO_ROOT,
+    env: cliEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (t: string) => (output += t));
+  child.stderr.on('data', (t: string) => (output += t));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  let url: string | undefined;
+  while (url === undefined) {
+    url = BANNER.exec(output)?.[1];
+    if (url !== undefined) break;
+    if (gone) throw new Error(`the web server exited before listening: ${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the web server did not listen in time: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    child,
+    pid: child.pid!,
+    url,
+    port: Number(new URL(url).port),
+    exited,
+    output: () => output,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `probe` every few milliseconds until it returns true; resolves with the time it took. */
+export async function timeUntil(probe: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await probe()) return Date.now() - start;
+    if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
