@@ -2,9 +2,14 @@
  * Benchmark plumbing: servers run in their own processes (so the load generator does not share
  * their event loop), autocannon drives them over loopback, and every figure is reported beside a
  * ceiling measured in the same run.
+ *
+ * The machine is usually shared (docs/benchmarks.md), and what else runs changes from one
+ * ten-second stretch to the next. So a figure and its ceiling are measured in alternating rounds
+ * (interleave), both servers running all along, and the CPU time the node spends per request is
+ * read from /proc: unlike a rate, it hardly depends on what else the machine is doing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +26,14 @@ export interface LoadResult {
   readonly p99Ms: number;
   readonly errors: number;
   readonly non2xx: number;
+  /** Requests answered (all rounds). */
+  readonly requests: number;
+  /** req/s of each round, when measured in rounds. */
+  readonly rounds?: number[];
+  /** CPU time of the server per request, µs: its main thread and all its other threads. */
+  readonly cpuUs?: { readonly main: number; readonly other: number };
+  /** CPU time of the load generator (this process) per request, µs. */
+  readonly loadgenUs?: number;
 }
 
 export async function load(options: {
@@ -51,7 +64,91 @@ export async function load(options: {
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    requests: result.requests.total,
   };
+}
+
+/** CPU time (ms) a process has used so far: its main thread, and all its other threads together. */
+export function processCpu(pid: number): { main: number; other: number } {
+  const cpu = { main: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread has just ended
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    if (tid === String(pid)) cpu.main += ms;
+    else cpu.other += ms;
+  }
+  return cpu;
+}
+
+/** Runs `fn` and returns its result with the CPU (ms) that `pid` and this process used meanwhile. */
+export async function withCpu<T>(pid: number | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
+  const before = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
+  const self = process.cpuUsage();
+  const value = await fn();
+  const after = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
+  const used = process.cpuUsage(self);
+  return { value, main: after.main - before.main, other: after.other - before.other, self: (used.user + used.system) / 1000 };
+}
+
+export interface LoadSubject {
+  readonly options: Omit<Parameters<typeof load>[0], 'seconds'>;
+  /** The server's pid, for its CPU time per request. */
+  readonly pid?: number;
+}
+
+/**
+ * Measures every subject for `seconds` in all, in `rounds` alternating rounds (after a 2 s
+ * warm-up each), so that a change in what else the machine runs affects them alike. req/s is the
+ * mean of the rounds, p50 and p99 the medians of the rounds' figures.
+ */
+export async function interleave(subjects: readonly LoadSubject[], seconds: number, rounds: number): Promise<LoadResult[]> {
+  for (const s of subjects) await load({ ...s.options, seconds: 2 });
+  const per = subjects.map(() => ({ results: [] as LoadResult[], main: 0, other: 0, self: 0 }));
+  const roundSeconds = Math.max(1, Math.round(seconds / rounds));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, s] of subjects.entries()) {
+      const measured = await withCpu(s.pid, () => load({ ...s.options, seconds: roundSeconds }));
+      const acc = per[i]!;
+      acc.results.push(measured.value);
+      acc.main += measured.main;
+      acc.other += measured.other;
+      acc.self += measured.self;
+    }
+  }
+  return per.map((acc, i) => {
+    const requests = acc.results.reduce((n, x) => n + x.requests, 0);
+    const mid = (f: (x: LoadResult) => number): number => {
+      const v = acc.results.map(f).sort((a, b) => a - b);
+      return v[Math.floor(v.length / 2)]!;
+    };
+    return {
+      requestsPerSecond: acc.results.reduce((n, x) => n + x.requestsPerSecond, 0) / acc.results.length,
+      p50Ms: mid((x) => x.p50Ms),
+      p99Ms: mid((x) => x.p99Ms),
+      errors: acc.results.reduce((n, x) => n + x.errors, 0),
+      non2xx: acc.results.reduce((n, x) => n + x.non2xx, 0),
+      requests,
+      rounds: acc.results.map((x) => x.requestsPerSecond),
+      ...(subjects[i]!.pid === undefined ? {} : { cpuUs: { main: (acc.main * 1000) / requests, other: (acc.other * 1000) / requests } }),
+      loadgenUs: (acc.self * 1000) / requests,
+    };
+  });
+}
+
+/** The machine's load average over the last minute, as /proc/loadavg gives it. */
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'unknown';
+  }
 }
 
 export interface Proc {

@@ -7,8 +7,11 @@
  * 201 with a body the size of Tendril's answer (bench/servers/ceiling.ts). It measures what
  * loopback HTTP and the load generator cost for exactly these requests, so the ratio is the share
  * of the transport's capacity that Tendril keeps while doing the work. Target: over 2,000/s.
+ *
+ * The ceiling and both nodes run side by side and are measured in alternating rounds; the nodes'
+ * CPU time per insert (main thread, other threads) is read from /proc.
  */
-import { fmt, HARRY, load, makeInstance, removeInstance, startServer, startTendril, type LoadResult } from './harness.js';
+import { fmt, HARRY, interleave, makeInstance, removeInstance, startServer, startTendril, type LoadResult, type Proc } from './harness.js';
 import { MULTIPART, smallInsertBody } from './rhizome-client.js';
 
 export interface InsertBench {
@@ -28,57 +31,53 @@ const body = (): Buffer => smallInsertBody('bench.txt', `${(sequence++).toString
 const BODY_BYTES = body().length;
 const TARGET = 2000;
 
-async function measureTendril(seconds: number, config: Record<string, string>): Promise<LoadResult> {
-  const instance = await makeInstance(config);
-  const node = await startTendril(instance);
-  try {
-    const options = {
-      url: `http://127.0.0.1:${node.port}/restful/rhizome/insert`,
-      connections: CONNECTIONS,
-      method: 'POST' as const,
-      headers: { ...HARRY, 'Content-Type': MULTIPART },
-      body,
-    };
-    await load({ ...options, seconds: 2 }); // warm-up
-    return await load({ ...options, seconds });
-  } finally {
-    await node.stop();
-    removeInstance(instance);
-  }
-}
-
 export async function benchInsert(seconds: number): Promise<InsertBench> {
   const sink = await startServer('ceiling', ['-', '-', '380']);
-  let ceiling: LoadResult;
+  const nodes: Array<{ instance: string; node: Proc & { port: number } }> = [];
   try {
-    const options = {
-      url: `http://127.0.0.1:${sink.port}/sink`,
+    for (const config of [{}, { 'log.level': 'warn' }] as Array<Record<string, string>>) {
+      const instance = await makeInstance(config);
+      nodes.push({ instance, node: await startTendril(instance) });
+    }
+    const options = (port: number, path: string) => ({
+      url: `http://127.0.0.1:${port}${path}`,
       connections: CONNECTIONS,
       method: 'POST' as const,
       headers: { ...HARRY, 'Content-Type': MULTIPART },
       body,
-    };
-    await load({ ...options, seconds: 2 });
-    ceiling = await load({ ...options, seconds });
+    });
+    const [ceiling, inserts, quiet] = await interleave(
+      [
+        { options: options(sink.port, '/sink'), pid: sink.child.pid },
+        ...nodes.map(({ node }) => ({ options: options(node.port, '/restful/rhizome/insert'), pid: node.child.pid })),
+      ],
+      seconds,
+      Math.max(1, Math.round(seconds / 2)),
+    );
+    return { ceiling: ceiling!, inserts: inserts!, quiet: quiet!, bodyBytes: BODY_BYTES };
   } finally {
     await sink.stop();
+    for (const { instance, node } of nodes) {
+      await node.stop();
+      removeInstance(instance);
+    }
   }
-  const inserts = await measureTendril(seconds, {});
-  const quiet = await measureTendril(seconds, { 'log.level': 'warn' });
-  return { ceiling, inserts, quiet, bodyBytes: BODY_BYTES };
 }
 
 export function reportInsert(b: InsertBench): string[] {
+  const rounds = (r: LoadResult): string => (r.rounds ?? []).map((v) => fmt(v)).join(', ');
+  const cpu = (r: LoadResult): string => (r.cpuUs === undefined ? '' : `${fmt(r.cpuUs.main)} / ${fmt(r.cpuUs.other)}`);
   const row = (label: string, r: LoadResult): string =>
-    `| ${label} | ${fmt(r.requestsPerSecond)} | ${fmt(r.requestsPerSecond / b.ceiling.requestsPerSecond, 2)} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} / ${r.non2xx} |`;
+    `| ${label} | ${fmt(r.requestsPerSecond)} | ${fmt(r.requestsPerSecond / b.ceiling.requestsPerSecond, 2)} | ${r.p50Ms} | ${r.p99Ms} | ${cpu(r)} | ${fmt(r.loadgenUs ?? NaN)} | ${r.errors} / ${r.non2xx} |`;
   const met = (r: LoadResult): string => (r.requestsPerSecond > TARGET && r.errors + r.non2xx === 0 ? 'met' : 'missed');
   return [
-    `| small inserts (${b.bodyBytes}-byte multipart, 1 KiB payload), ${CONNECTIONS} connections | req/s | ratio | p50 ms | p99 ms | errors / non-2xx |`,
-    '|---|---:|---:|---:|---:|---:|',
+    `| small inserts (${b.bodyBytes}-byte multipart, 1 KiB payload), ${CONNECTIONS} connections | req/s | ratio | p50 ms | p99 ms | server CPU µs/req: main / other threads | load generator CPU µs/req | errors / non-2xx |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     row('bare node:http, body read and discarded, 201 (ceiling)', b.ceiling),
     row('Tendril insert, default config (a log line per request)', b.inserts),
     row('Tendril insert, log.level=warn', b.quiet),
     '',
-    `Target: over ${fmt(TARGET)} inserts/s — default config: **${met(b.inserts)}**, log.level=warn: **${met(b.quiet)}**.`,
+    `Target: over ${fmt(TARGET)} inserts/s — default config: **${met(b.inserts)}**, log.level=warn: **${met(b.quiet)}**. ` +
+      `Rounds (req/s): ceiling ${rounds(b.ceiling)}; default ${rounds(b.inserts)}; warn ${rounds(b.quiet)}.`,
   ];
 }

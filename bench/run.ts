@@ -3,18 +3,24 @@
  * measured in the same run. Prints a Markdown report and writes bench/results/latest.json.
  *
  * Names: keyring; insert (small inserts/s), large (64 MiB insert and raw.bin MB/s), list
- * (bundlelist.json with 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = all four.
- * With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof` (profiles in DIR).
+ * (bundlelist.json with 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
+ * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
+ * server). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
+ * (profiles in DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
+ * before and after each section: the figures mean little without it on a shared machine.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './harness.js';
+import { loadAverage, ROOT } from './harness.js';
+import { MachineMonitor, type ForeignLoad } from './machine.js';
 import { benchKeyring, reportKeyring } from './keyring.js';
+import { benchMeshms, reportMeshms } from './meshms.js';
 import { benchFanout, reportFanout } from './rhizome-fanout.js';
 import { benchInsert, reportInsert } from './rhizome-insert.js';
 import { benchLarge, reportLarge } from './rhizome-large.js';
 import { benchList, reportList } from './rhizome-list.js';
+import { benchWeb, reportWeb } from './web.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -25,19 +31,39 @@ const wanted = (name: string): boolean =>
   only === undefined || only.includes(name) || (RHIZOME.includes(name) && only.includes('rhizome'));
 
 const results: Record<string, unknown> = {};
+const started = new Date();
+const startLoad = loadAverage();
 const lines: string[] = [
-  `# Tendril benchmarks — ${new Date().toISOString()}`,
+  `# Tendril benchmarks — ${started.toISOString()}`,
   '',
   `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${seconds} s per measurement, loopback.`,
   '',
 ];
+const loads: string[] = [];
+const monitor = new MachineMonitor();
+monitor.start();
+const foreign = (f: ForeignLoad): string =>
+  `${f.meanPercent.toFixed(0)} % (peak ${f.peakPercent.toFixed(0)} %; a process above half a core in ${f.busySamples} of ${f.samples} samples${f.top.length > 0 ? `; busiest: ${f.top.join(', ')}` : ''})`;
 
 async function section<T>(name: string, title: string, bench: () => Promise<T>, report: (b: T) => string[]): Promise<void> {
   if (!wanted(name)) return;
   process.stderr.write(`bench: ${name}…\n`);
+  const before = loadAverage();
+  const sectionStarted = Date.now();
+  monitor.take();
   const b = await bench();
-  results[name] = b;
-  lines.push(`## ${title}`, '', ...report(b), '');
+  const after = loadAverage();
+  const others = monitor.take();
+  results[name] = { ...b, loadBefore: before, loadAfter: after, foreign: others };
+  loads.push(`| ${name} | ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s | ${before} | ${after} | ${foreign(others)} |`);
+  lines.push(
+    `## ${title}`,
+    '',
+    ...report(b),
+    '',
+    `Load average (1, 5, 15 min) before: ${before}; after: ${after}. Other processes' CPU meanwhile, in % of one core: ${foreign(others)}.`,
+    '',
+  );
 }
 
 await section('keyring', 'Keyring', () => benchKeyring(seconds), reportKeyring);
@@ -45,6 +71,20 @@ await section('insert', 'Rhizome: small-bundle inserts', () => benchInsert(secon
 await section('large', 'Rhizome: 64 MiB insert and raw.bin', () => benchLarge(seconds), reportLarge);
 await section('list', 'Rhizome: bundlelist.json with 10,000 bundles', () => benchList(seconds), reportList);
 await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benchFanout(), reportFanout);
+await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
+await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
+
+lines.push(
+  '## Machine load',
+  '',
+  `Load average (1, 5, 15 min) at the start: ${startLoad}; at the end: ${loadAverage()}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all.`,
+  '',
+  '| section | took | load before | load after | CPU of other processes, % of one core: mean |',
+  '|---|---:|---|---|---|',
+  ...loads,
+  '',
+);
+monitor.stop();
 
 const report = lines.join('\n');
 process.stdout.write(`${report}\n`);

@@ -2,13 +2,14 @@
 # Runs the whole suite with node:test, then the API tests a second time through a dedicated web
 # server in front of each test node (TENDRIL_TEST_FRONT=dedicated, see test/helpers/node.ts), so
 # `npm test` proves that the embedded and the dedicated server serve the same API. The second pass
-# takes the test/http files that talk to a node through startTestNode; the others (unit tests,
+# takes the test/http and test/reliability files that talk to a node through startTestNode (the
+# hostile-request corpus and the concurrency tests included); the others (unit tests,
 # tests of nodes in child processes) would only repeat themselves. Node 20 does not expand globs
 # itself, so find and grep list the files.
 set -eu
 cd "$(dirname "$0")/.."
 files=$(find test -name '*.test.ts' | sort)
-api=$(grep -l 'startTestNode' test/http/*.test.ts | sort)
+api=$(grep -l 'startTestNode' test/http/*.test.ts test/reliability/*.test.ts | sort)
 status=0
 node --import tsx --test --test-reporter=spec "$@" $files || status=$?
 echo "# again, through a dedicated web server (TENDRIL_TEST_FRONT=dedicated)"

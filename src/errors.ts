@@ -30,6 +30,10 @@ export const CATALOGUE = {
   HTTP_MALFORMED_AUTHORIZATION: { status: 400, message: 'Malformed Authorization header' },
   HTTP_MALFORMED_ORIGIN: { status: 400, message: 'Malformed Origin header' },
   HTTP_BAD_CONTENT_LENGTH: { status: 400, message: 'Bad content length' },
+  // The request body stopped short: the client reset the connection (only the log sees this),
+  // or it closed its side early or broke its chunked framing and a dedicated web server will not
+  // forward what arrived.
+  HTTP_INCOMPLETE_BODY: { status: 400, message: 'Incomplete request body' },
   HTTP_NOT_FOUND: { status: 404, message: 'Not Found' },
   HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
   HTTP_LENGTH_REQUIRED: { status: 411, message: 'Length Required' },
@@ -93,6 +97,7 @@ export const CATALOGUE = {
   TOKENS_INVALID_NAME: { status: 400, message: 'Invalid token name' },
   TOKENS_INVALID_EXPIRY: { status: 400, message: 'Invalid token expiry' },
   TOKENS_FILE_CORRUPT: { status: 500, message: 'Token file is corrupt' },
+  TOKENS_STORE_FAILED: { status: 500, message: 'Could not store the token file' },
 
   // MeshMS (spec §4.2): each carries meshms_status_code / meshms_status_message members.
   // MYSID is not an unlocked identity (MeshMS status 2 SID_LOCKED).

@@ -40,15 +40,31 @@ export function createLogger(options: { level: LogLevel; destination?: Destinati
   );
 }
 
+/** Log bytes held while writes fail (the log's disk is full); lines beyond it are dropped. */
+const MAX_UNWRITTEN = 4 * 1024 * 1024;
+
 /**
  * Standard output, written asynchronously. Into a file or pipe, lines are batched into writes of
  * 4 KiB or more (one write per request line costs more than the request) and flushed at least
  * every second; on a terminal every line goes out at once.
+ *
+ * A log that cannot be written (ENOSPC when its disk is full) must not stop the node. Unheard,
+ * the stream's 'error' is thrown at the process, and pino's exit hook then retries the write
+ * forever (sonic-boom's flushSync retries every error, not only EAGAIN): the node hangs, holding
+ * its port and pid lock. Heard, lines wait (up to MAX_UNWRITTEN, then are dropped) and go out once
+ * a write succeeds; a log still failing at exit is given up instead of flushed.
  */
 function stdoutDestination(): DestinationStream {
   const tty = process.stdout.isTTY === true;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: tty ? 0 : 4096 });
+  const dest = pino.destination({ dest: 1, sync: false, minLength: tty ? 0 : 4096, maxLength: MAX_UNWRITTEN });
   if (!tty) setInterval(() => dest.flush(), 1000).unref();
+  let failing = false;
+  dest.on('error', () => (failing = true));
+  dest.on('write', () => (failing = false));
+  // Prepended: it must run before pino's own exit hook, which would flush forever.
+  process.prependListener('exit', () => {
+    if (failing) dest.destroy();
+  });
   return dest;
 }
 

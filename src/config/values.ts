@@ -5,7 +5,9 @@
  * the caller names the key.
  */
 
-const BOOLEANS: Record<string, boolean> = {
+// A Map, not an object literal: `BOOLEANS[text]` would find `constructor`, `toString` and the
+// other names of Object.prototype, and take them for true.
+const BOOLEANS: ReadonlyMap<string, boolean> = new Map(Object.entries({
   '1': true,
   true: true,
   yes: true,
@@ -14,10 +16,10 @@ const BOOLEANS: Record<string, boolean> = {
   false: false,
   no: false,
   off: false,
-};
+}));
 
 export function parseBoolean(text: string): boolean {
-  const value = BOOLEANS[text.trim().toLowerCase()];
+  const value = BOOLEANS.get(text.trim().toLowerCase());
   if (value === undefined) throw new Error('expected a boolean (1, 0, true, false, yes, no, on, off)');
   return value;
 }
@@ -31,14 +33,21 @@ export function parsePort(text: string): number {
 
 const INTERVAL_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
-/** Decimal seconds with an optional unit s, m, h, d or w; fractions allowed. Returns milliseconds. */
+/**
+ * Decimal seconds with an optional unit s, m, h, d or w; fractions allowed. Returns milliseconds,
+ * rounded half up. Computed in decimal, not in floating point, so that the milliseconds written
+ * back as decimal seconds parse to the same milliseconds whatever their size.
+ */
 export function parseInterval(text: string): number {
-  const m = /^(\d+(?:\.\d*)?|\.\d+)([smhdw]?)$/.exec(text.trim());
-  const unit = m ? INTERVAL_UNITS[m[2]!] : undefined;
-  if (!m || unit === undefined) throw new Error('expected a time interval such as 60, 1.5, 30s, 2m, 1h');
-  const ms = Math.round(Number(m[1]) * unit * 1000);
-  if (!Number.isSafeInteger(ms)) throw new Error('time interval too large');
-  return ms;
+  const m = /^(\d*)(?:\.(\d*))?([smhdw]?)$/.exec(text.trim());
+  const unit = m ? INTERVAL_UNITS[m[3]!] : undefined;
+  if (!m || unit === undefined || (m[1] === '' && !m[2])) throw new Error('expected a time interval such as 60, 1.5, 30s, 2m, 1h');
+  const fraction = m[2] ?? '';
+  const scale = 10n ** BigInt(fraction.length);
+  const thousandths = (BigInt(m[1] || '0') * scale + BigInt(fraction || '0')) * BigInt(unit) * 1000n;
+  const ms = (2n * thousandths + scale) / (2n * scale);
+  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('time interval too large');
+  return Number(ms);
 }
 
 const SCALES: Record<string, bigint> = {

@@ -84,9 +84,12 @@ export function decodeTime(content: Buffer): number | undefined {
 
 /**
  * The records of a ply, newest first, starting from the record that ends at `from` (default: the
- * end). Stops at a record that would begin before the start of the data.
+ * end). Stops at a record that would begin before the start of the data. A `from` beyond the end
+ * (or not a whole number) names no record: nothing is yielded. Offsets can come from clients
+ * (tokens, ACKs in a ply someone else wrote), so this must not throw.
  */
 export function* recordsBackward(ply: Buffer, from = ply.length): Generator<PlyRecord> {
+  if (!Number.isInteger(from) || from > ply.length) return;
   let end = from;
   while (end >= 2) {
     const footer = ply.readUInt16LE(end - 2);

@@ -5,7 +5,7 @@
  * bare defaults, and never crash the process.
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { TendrilError, type ErrorCode } from '../errors.js';
@@ -19,6 +19,16 @@ const PARSER_ERRORS: Record<string, ErrorCode> = {
   ERR_HTTP_REQUEST_TIMEOUT: 'HTTP_REQUEST_TIMEOUT',
 };
 
+const cutShort = new WeakSet<IncomingMessage>();
+
+/**
+ * True for a request whose body ended early because it could not be read any further (see the
+ * clientError handler below): what it holds is not the whole body the client meant to send.
+ */
+export function isBodyCutShort(req: IncomingMessage): boolean {
+  return cutShort.has(req);
+}
+
 /** Certificate, key and (for client certificates) the CA that signs them, in PEM. */
 export interface TlsOptions {
   readonly cert: Buffer;
@@ -31,6 +41,9 @@ const HTTP_OPTIONS = {
   // Uploads of any size are bounded by the idle timeout instead of a total time.
   requestTimeout: 0,
   headersTimeout: IDLE_TIMEOUT_MS,
+  // How often Node checks headersTimeout: its default of 30 s would let a client that dribbles
+  // its header block hold a connection for up to 50 s, not 20.
+  connectionsCheckingInterval: 1_000,
   keepAliveTimeout: 5_000,
   // The reference serves HTTP/1.1 requests without a Host header; so does Tendril.
   requireHostHeader: false,
@@ -56,19 +69,43 @@ export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: 
   // it has, then closes. (A property of node:http's Server since its beginning, not in its types.)
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('checkContinue', pipeline.onCheckContinue);
+  // An Expect other than 100-continue is ignored, as the reference ignores it (spec §1.4); Node
+  // would answer 417 with an empty body.
+  server.on('checkExpectation', pipeline.onRequest);
   server.setTimeout(IDLE_TIMEOUT_MS, (socket: Socket) => socket.destroy());
+  // A parser that failed reports every further chunk it is fed as another error: one answer each.
+  const refused = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
     }
+    if (refused.has(socket)) return;
+    refused.add(socket);
     const e = new TendrilError(PARSER_ERRORS[code] ?? 'HTTP_BAD_REQUEST');
     log.info({ remote: socket.remoteAddress ?? 'local', status: e.status, parser: code }, 'request refused by parser');
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished && !inFlight.req.complete) {
+      // The error is in the body of the request being handled (a malformed chunk, or the client
+      // ended its side before the Content-Length was reached): the rest of that body can never
+      // arrive, and a handler waiting for it would hold the connection until the idle timeout.
+      // The body ends where it broke: a handler reading it answers 400 (the multipart parser finds
+      // it cut short), one that was not reading answers as it would have; then the connection
+      // closes. That request's own answer is the only one.
+      inFlight.shouldKeepAlive = false;
+      // Marked complete, or Node would take the body's end for an abort and destroy the socket
+      // with the answer still in it; what forwards the body asks isBodyCutShort instead.
+      cutShort.add(inFlight.req);
+      inFlight.req.complete = true;
+      inFlight.req.push(null);
+      inFlight.once('finish', () => socket.end());
+      inFlight.once('close', () => socket.end());
+      return;
+    }
     const reply = rawErrorResponse(e, serverHeader);
     // With pipelining, the garbage may follow a good request whose response is still being
     // made: answer that one first, then the error, then close.
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (inFlight && !inFlight.writableFinished) {
       inFlight.once('finish', () => socket.end(reply));
       inFlight.once('close', () => socket.end());

@@ -400,5 +400,7 @@ export function encodeMultipart(parts: readonly PartSpec[], boundary: string): B
 function headerText(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\x00-\x1f\x7f]/.test(text)) throw new RangeError('multipart header values cannot contain control characters');
+  // The parser, as the reference's, takes `name=""` for a malformed parameter (§1.7).
+  if (text === '') throw new RangeError('multipart header values cannot be empty');
   return text;
 }

@@ -85,7 +85,7 @@ export const SCHEMAS: Json = {
       },
       node: {
         type: 'object',
-        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers'],
+        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay'],
         properties: {
           version: { type: 'string' },
           instance: { type: 'string', description: 'The instance directory' },
@@ -104,6 +104,18 @@ export const SCHEMAS: Json = {
                 url: { type: 'string' },
                 dedicated: { type: 'boolean' },
               },
+            },
+          },
+          event_loop_delay: {
+            type: 'object',
+            description: 'How late the event loop ran its timers, in ms, over the last complete window (or since start until one completes)',
+            required: ['window_seconds', 'mean_ms', 'p50_ms', 'p99_ms', 'max_ms'],
+            properties: {
+              window_seconds: { type: 'number', minimum: 0 },
+              mean_ms: { type: 'number', minimum: 0 },
+              p50_ms: { type: 'number', minimum: 0 },
+              p99_ms: { type: 'number', minimum: 0 },
+              max_ms: { type: 'number', minimum: 0 },
             },
           },
         },

@@ -167,11 +167,20 @@ export function asTendrilError(err: unknown, log: Logger): TendrilError {
 }
 
 /**
+ * A client that goes away in the middle of its upload is no fault of the node: Node fails the
+ * request body with ECONNRESET ("aborted"), which becomes a 400 logged at info, not an opaque 500.
+ */
+function bodyCutShort(res: ServerResponse, err: unknown): TendrilError | undefined {
+  if (isTendrilError(err) || (err as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') return undefined;
+  return res.req.complete ? undefined : new TendrilError('HTTP_INCOMPLETE_BODY', { cause: err });
+}
+
+/**
  * Writes an error as a JSON result. If the response has already started (a stream failed midway)
  * there is no honest way to report it, so the connection is cut and the client sees a short body.
  */
 export function sendError(res: ServerResponse, err: unknown, ctx: ResponseContext): TendrilError {
-  const e = asTendrilError(err, ctx.log);
+  const e = asTendrilError(bodyCutShort(res, err) ?? err, ctx.log);
   if (res.headersSent) {
     res.destroy();
     return e;

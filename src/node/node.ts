@@ -22,6 +22,7 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
@@ -137,6 +138,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
     const dedicated = new Map<string, { mode: string; seen: number }>();
     const startedAt = new Date().toISOString();
+    const eventLoop = monitorEventLoop();
+    stops.push(() => eventLoop.stop());
     const nodeFacts = (): NodeFacts => {
       const { bundles, bytes } = rhizome.stats();
       const recent = [...dedicated].filter(([, d]) => Date.now() - d.seen < 300_000);
@@ -148,6 +151,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
         webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+        eventLoopDelay: eventLoop.delay(),
       };
     };
 
@@ -210,7 +214,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         port ??= listening;
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
       }
-      if (port !== undefined) writeFileSync(paths.portFile, `${port}\n`);
     }
     const urls = webServers.map((w) => w.url);
 
@@ -223,6 +226,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       startedAt,
     };
     writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    // The port file last: scripts and tests wait for it, and then read the state file.
+    if (port !== undefined) writeFileSync(paths.portFile, `${port}\n`);
     stops.push(() => {
       for (const file of [paths.stateFile, paths.portFile, paths.controlSocket]) {
         if (existsSync(file)) rmSync(file);

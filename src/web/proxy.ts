@@ -9,8 +9,9 @@
  * When the node is down (restarting) requests get 503 and the next request simply tries again.
  */
 import { Agent, request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { TendrilError } from '../errors.js';
+import { isTendrilError, TendrilError } from '../errors.js';
 import { clientCertStatus } from '../http/access.js';
+import { isBodyCutShort } from '../http/listener.js';
 import type { Pipeline, RequestListener } from '../http/pipeline.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../log.js';
@@ -74,6 +75,9 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
     const unframed = !chunked && req.headers['content-length'] === undefined;
     const hasBody = chunked || Number(req.headers['content-length'] ?? 0) > 0;
     if (chunked) headers['transfer-encoding'] = 'chunked';
+    // Without a body an Expect means nothing (the node ignores it too), and node:http would send
+    // the request head at once for it, before its framing is settled below.
+    if (!hasBody) delete headers.expect;
     headers[FORWARDED.mode] = spec.mode;
     headers[FORWARDED.for] = req.socket.remoteAddress ?? '';
     if (policy.clientCerts) headers[FORWARDED.cert] = clientCertStatus(req.socket);
@@ -109,6 +113,10 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
           res.destroy();
           return;
         }
+        if (isTendrilError(err)) {
+          sendError(res, err, rc);
+          return;
+        }
         // A kept-alive connection the node closed just as it was reused: try a new one, once,
         // when nothing of the request is lost by doing so.
         if (retry && sent.reusedSocket && !hasBody && err.code === 'ECONNRESET') {
@@ -119,7 +127,14 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
         sendError(res, new TendrilError('NODE_NOT_RUNNING', { headers: { 'Retry-After': '1' } }), rc);
       });
       if (hasBody) {
-        req.pipe(sent);
+        // A body cut short (the client closed its side early, or its chunks broke) must not
+        // reach the node as if it were whole: the forwarded request is abandoned instead.
+        req.pipe(sent, { end: false });
+        req.once('end', () => {
+          if (sent.destroyed) return;
+          if (isBodyCutShort(req) && !res.headersSent) sent.destroy(new TendrilError('HTTP_INCOMPLETE_BODY'));
+          else sent.end();
+        });
         return;
       }
       if (unframed) {

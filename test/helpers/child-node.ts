@@ -28,18 +28,25 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export async function spawnNode(
   paths: InstancePaths,
-  options: { env?: Record<string, string>; timeoutMs?: number; /** More `start` options, e.g. --commands. */ args?: readonly string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** More `start` options, e.g. --commands. */
+    args?: readonly string[];
+    /** A descriptor for the node's log (stdout); by default nobody reads it. */
+    stdout?: number;
+  } = {},
 ): Promise<ChildNode> {
   rmSync(paths.portFile, { force: true });
   const child = spawn(process.execPath, cliArgs(paths.root, ['start', '--port', '0', ...(options.args ?? [])]), {
     cwd: REPO_ROOT,
     env: cliEnv(options.env),
-    // The node logs a line per request to stdout; nobody reads it here.
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // The node logs a line per request to stdout; unless asked for, nobody reads it.
+    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
     stderr += text;
   });
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));

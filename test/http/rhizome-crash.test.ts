@@ -8,29 +8,26 @@
  *     byte-identical to the 201 body;
  *   - every listed bundle's raw.bin is there and hashes to its filehash: no row whose payload is
  *     missing, no half-written payload;
- *   - PRAGMA integrity_check is ok (on the database exactly as the kill left it, too), tmp/ is
- *     empty after the restart and payloads/ holds exactly the files the database names.
+ *   - PRAGMA integrity_check is ok (on the database exactly as the kill left it, too, where each
+ *     payload row already has its whole file), tmp/ is empty after the restart and payloads/
+ *     holds exactly the files the database names.
+ *
+ * The checks are test/helpers/store-audit.ts, shared with test/reliability/crash-campaign.test.ts.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { encodeMultipart, type PartSpec } from '../../src/http/multipart.js';
 import { spawnNode, type ChildNode } from '../helpers/child-node.js';
 import { makeInstance, request, type Reply } from '../helpers/node.js';
 import { addParts, manifestFields } from '../helpers/rhizome.js';
+import { auditStoreAfterRestart, auditStoreAsKilled, checkAckedBundles, type AckedBundle } from '../helpers/store-audit.js';
 
 const ROUNDS = 5;
 const WORKERS = 8;
 const BOUNDARY = 'CrAsHbOuNdArY';
-const sha512 = (b: Buffer): string => createHash('sha512').update(b).digest('hex').toUpperCase();
-
-interface Acked {
-  readonly version: bigint;
-  readonly signed: Buffer;
-}
 
 interface Journal {
   readonly bid: string;
@@ -50,7 +47,7 @@ function post(port: number, path: string, parts: readonly PartSpec[]): Promise<R
  * recorded only once its whole response has arrived. Journals are owned by one client each, so a
  * journal is never appended to twice at once.
  */
-async function client(port: number, acked: Map<string, Acked>, journals: Journal[], counter: { n: number }): Promise<void> {
+async function client(port: number, acked: Map<string, AckedBundle>, journals: Journal[], counter: { n: number }): Promise<void> {
   for (;;) {
     const pick = randomInt(10);
     let r: Reply;
@@ -88,60 +85,21 @@ async function client(port: number, acked: Map<string, Acked>, journals: Journal
   }
 }
 
-/** The database exactly as the kill left it, before the node has recovered anything. */
-function checkAfterKill(storeDir: string): void {
-  const db = new Database(join(storeDir, 'rhizome.db'));
-  try {
-    assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-    const missing = db.prepare('SELECT count(*) AS n FROM manifests WHERE filesize > 0 AND filehash NOT IN (SELECT hash FROM payloads)').get() as { n: number };
-    assert.equal(missing.n, 0, 'no manifest without its payload row, even before recovery');
-  } finally {
-    db.close();
-  }
-}
-
 /**
- * The checks after a restart. Payloads of rows up to `verifiedUpTo` were read back after an
- * earlier restart and are skipped (the final check reads everything). Returns the highest row id.
+ * The checks after a restart (test/helpers/store-audit.ts): the store's own, and every 201's
+ * bundle. Payloads of rows up to `verifiedUpTo` were read back after an earlier restart and are
+ * skipped (the final check reads everything). Returns the highest row id.
  */
-async function checkAfterRestart(node: ChildNode, storeDir: string, acked: ReadonlyMap<string, Acked>, verifiedUpTo = 0): Promise<number> {
-  const get = (path: string): Promise<Reply> => request(node.port, 'GET', path);
-  const list = (await get('/restful/rhizome/bundlelist.json')).json<{ header: string[]; rows: unknown[][] }>();
-  const col = (name: string): number => list.header.indexOf(name);
-  const rows = new Map(list.rows.map((row) => [row[col('id')] as string, row]));
-  for (const [bid, a] of acked) {
-    const row = rows.get(bid);
-    assert.ok(row, `bundle ${bid} got a 201 and is listed`);
-    const version = BigInt(row[col('version')] as number);
-    assert.ok(version >= a.version, `bundle ${bid}: version ${version} < acknowledged ${a.version}`);
-    if (version === a.version) {
-      assert.deepEqual((await get(`/restful/rhizome/${bid}.rhm`)).body, a.signed, `bundle ${bid}: the manifest of its 201`);
-    }
-  }
-  for (const [bid, row] of rows) {
-    if ((row[col('_id')] as number) <= verifiedUpTo) continue;
-    const raw = await get(`/restful/rhizome/${bid}/raw.bin`);
-    assert.equal(raw.status, 200, `bundle ${bid}: payload present`);
-    assert.equal(raw.body.length, row[col('filesize')], `bundle ${bid}: whole payload`);
-    assert.equal(sha512(raw.body), row[col('filehash')], `bundle ${bid}: payload intact`);
-  }
-  assert.deepEqual(readdirSync(join(storeDir, 'tmp')), [], 'tmp/ is empty');
-  const db = new Database(join(storeDir, 'rhizome.db'), { readonly: true });
-  try {
-    assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-    const named = (db.prepare('SELECT hash FROM payloads WHERE data IS NULL').all() as Array<{ hash: Buffer }>).map((r) => r.hash.toString('hex'));
-    const files = readdirSync(join(storeDir, 'payloads')).flatMap((d) => readdirSync(join(storeDir, 'payloads', d)));
-    assert.deepEqual(files.sort(), named.sort(), 'payloads/ holds exactly the files the database names');
-  } finally {
-    db.close();
-  }
-  return Math.max(0, ...list.rows.map((row) => row[col('_id')] as number));
+async function checkAfterRestart(node: ChildNode, storeDir: string, acked: ReadonlyMap<string, AckedBundle>, verifiedUpTo = 0): Promise<number> {
+  const audit = await auditStoreAfterRestart(node.port, storeDir, verifiedUpTo);
+  await checkAckedBundles(node.port, audit, acked);
+  return audit.maxId;
 }
 
 void describe('Rhizome over HTTP: SIGKILL during concurrent inserts', () => {
   void it(`every 201 survives and nothing partial is visible, over ${ROUNDS} kills`, { timeout: 120_000 }, async (t) => {
     const paths = makeInstance();
-    const acked = new Map<string, Acked>();
+    const acked = new Map<string, AckedBundle>();
     const journals: Journal[] = [];
     const counter = { n: 0 };
     let node: ChildNode | undefined;
@@ -162,7 +120,7 @@ void describe('Rhizome over HTTP: SIGKILL during concurrent inserts', () => {
         const inFlight = readdirSync(join(paths.storeDir, 'tmp')).length;
         t.diagnostic(`round ${round}: killed after ${acked.size - before} new acknowledgements, ${inFlight} payloads half-written`);
         assert.ok(existsSync(join(paths.storeDir, 'rhizome.db')));
-        checkAfterKill(paths.storeDir);
+        auditStoreAsKilled(paths.storeDir);
       }
       node = await spawnNode(paths);
       await checkAfterRestart(node, paths.storeDir, acked);

@@ -27,6 +27,7 @@ interface SystemBody {
     store_bytes: number;
     unlocked_identities: number;
     web_servers: Array<{ mode: string; url: string; dedicated: boolean }>;
+    event_loop_delay: { window_seconds: number; mean_ms: number; p50_ms: number; p99_ms: number; max_ms: number };
   };
 }
 
@@ -53,6 +54,7 @@ const NODE_TYPES: Record<string, string> = {
   store_bytes: 'integer',
   unlocked_identities: 'integer',
   web_servers: 'array',
+  event_loop_delay: 'delay',
 };
 
 function typeOk(value: unknown, expected: string): boolean {
@@ -72,6 +74,11 @@ function typeOk(value: unknown, expected: string): boolean {
         return typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value) && !Number.isNaN(Date.parse(value));
       case 'array':
         return Array.isArray(value);
+      case 'delay': {
+        const keys = ['max_ms', 'mean_ms', 'p50_ms', 'p99_ms', 'window_seconds'];
+        const delay = value as Record<string, unknown>;
+        return typeof value === 'object' && value !== null && Object.keys(delay).sort().join() === keys.join() && keys.every((k) => typeof delay[k] === 'number' && delay[k] >= 0);
+      }
       default:
         return false;
     }

@@ -3,13 +3,14 @@
  * payloads with Range.
  */
 import { parseSid } from '../../crypto/identity.js';
-import { fail } from '../../errors.js';
+import { fail, type JsonValue } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
+import { jsonValue, RenderedRow } from '../json.js';
 import type { BundleFilter } from '../../store/rhizome/types.js';
 import { decodeBundleToken, encodeBundleToken } from '../../services/rhizome/token.js';
 import type { ListRow, RhizomeService } from '../../services/rhizome/types.js';
 import { contentRangeHeader, parseRange, resolveRange, unsatisfiableRangeHeader } from '../range.js';
-import type { Handler, RequestContext, Row } from '../types.js';
+import type { Handler, RequestContext, Result, Row } from '../types.js';
 import { rhizomeHeaders, rhizomeResult } from './rhizome-reply.js';
 
 export const BUNDLE_COLUMNS = [
@@ -51,7 +52,7 @@ function filterOf(ctx: RequestContext): BundleFilter {
   return filter;
 }
 
-function listRow(row: ListRow, token: string | null): Row {
+function listRow(row: ListRow, token: string | null): readonly JsonValue[] {
   const b = row.bundle;
   return [
     token,
@@ -72,47 +73,173 @@ function listRow(row: ListRow, token: string | null): Row {
 }
 
 /**
+ * The newsince long-polls of one node, woken together (spec §3.4).
+ *
+ * A stored bundle usually concerns every waiting long-poll at once, and they all wait at the same
+ * position: the previous bundle. So on a store notification the feed runs one query per distinct
+ * (filter, position), renders the rows once, and hands the same rendered rows to every long-poll
+ * in that group, instead of one query and one rendering per client (1,000 of each per insert in
+ * docs/benchmarks.md). It does so on the turn after the notification, when the requests whose
+ * commits caused it have had their replies written. A long-poll that is busy writing rows when a
+ * notification comes catches up with its own query once it is done.
+ */
+class LiveFeed {
+  readonly #rhizome: RhizomeService;
+  readonly #waiters = new Set<Waiter>();
+  #unsubscribe: (() => void) | undefined;
+  #scheduled: NodeJS.Immediate | undefined;
+
+  constructor(rhizome: RhizomeService) {
+    this.#rhizome = rhizome;
+  }
+
+  join(filter: BundleFilter, after: number, endAt: number, signal: AbortSignal): Waiter {
+    const waiter = new Waiter(filter, after, endAt, signal, () => this.#leave(waiter));
+    this.#waiters.add(waiter);
+    this.#unsubscribe ??= this.#rhizome.subscribe(() => this.#added());
+    return waiter;
+  }
+
+  #leave(waiter: Waiter): void {
+    this.#waiters.delete(waiter);
+    if (this.#waiters.size > 0) return;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  #added(): void {
+    for (const waiter of this.#waiters) if (!waiter.waiting) waiter.behind = true;
+    if (this.#scheduled === undefined) this.#scheduled = setImmediate(() => this.#deliver());
+  }
+
+  #deliver(): void {
+    this.#scheduled = undefined;
+    const groups = new Map<string, Waiter[]>();
+    for (const waiter of this.#waiters) {
+      if (!waiter.waiting) continue;
+      const key = `${waiter.last}\0${waiter.filterKey}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [waiter]);
+      else group.push(waiter);
+    }
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      const rows: Row[] = [];
+      let last = first.last;
+      for (const row of this.#rhizome.listSince(first.filter, first.last)) {
+        last = row.bundle.rowid;
+        rows.push(new RenderedRow(jsonValue(listRow(row, encodeBundleToken(this.#rhizome.uuid, last)))));
+        if (rows.length === DELIVERY_ROWS) break;
+      }
+      if (rows.length === 0) continue;
+      const more = rows.length === DELIVERY_ROWS;
+      for (const waiter of group) waiter.deliver(rows, last, more);
+    }
+  }
+}
+
+/** Most rows one notification hands out at once; a long-poll fetches the rest itself. */
+const DELIVERY_ROWS = 256;
+
+type Wake = { readonly kind: 'end' } | { readonly kind: 'rows'; readonly rows: readonly Row[]; readonly more: boolean };
+const END: Wake = { kind: 'end' };
+
+/** One long-poll: its position, one timer and one abort listener for its whole life. */
+class Waiter {
+  readonly filterKey: string;
+  /** Row id of the last row this long-poll has been given. */
+  last: number;
+  /** Rows were added while it was not waiting: it must catch up with its own query. */
+  behind = false;
+  #wake: ((wake: Wake) => void) | undefined;
+  #ended = false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #signal: AbortSignal;
+  readonly #onAbort = (): void => this.#end();
+  readonly #left: () => void;
+
+  constructor(
+    readonly filter: BundleFilter,
+    after: number,
+    endAt: number,
+    signal: AbortSignal,
+    left: () => void,
+  ) {
+    this.filterKey = [filter.service, filter.name, filter.sender?.toString('hex'), filter.recipient?.toString('hex')].join('\0');
+    this.last = after;
+    this.#left = left;
+    this.#signal = signal;
+    this.#timer = setTimeout(this.#onAbort, Math.max(0, endAt - Date.now()));
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal.aborted) this.#end();
+  }
+
+  get waiting(): boolean {
+    return this.#wake !== undefined;
+  }
+
+  /** Resolves with rows for this long-poll, or with the end (timeout, client gone). */
+  wait(): Promise<Wake> {
+    if (this.#ended) return Promise.resolve(END);
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  deliver(rows: readonly Row[], last: number, more: boolean): void {
+    this.last = last;
+    this.#resolve({ kind: 'rows', rows, more });
+  }
+
+  leave(): void {
+    this.#end();
+    clearTimeout(this.#timer);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#left();
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#resolve(END);
+  }
+
+  #resolve(wake: Wake): void {
+    const resolve = this.#wake;
+    this.#wake = undefined;
+    resolve?.(wake);
+  }
+}
+
+/**
  * Rows after `after`, oldest first, then every row stored until `endAt` as it arrives. Waiting
- * costs nothing: the generator sleeps on the store's add notification or a single timer.
+ * costs nothing: the long-poll sleeps until the feed hands it rows, its timer fires or its client
+ * goes away.
  */
 async function* liveRows(
+  feed: LiveFeed,
   rhizome: RhizomeService,
   filter: BundleFilter,
   after: number,
   endAt: number,
   signal: AbortSignal,
 ): AsyncGenerator<Row> {
-  let last = after;
-  let added = false;
-  let wake: (() => void) | undefined;
-  const unsubscribe = rhizome.subscribe(() => {
-    added = true;
-    wake?.();
-  });
+  const waiter = feed.join(filter, after, endAt, signal);
   try {
+    let catchUp = true;
     for (;;) {
-      added = false;
-      for (const row of rhizome.listSince(filter, last)) {
-        last = row.bundle.rowid;
-        yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
-      }
-      if (added) continue;
-      const remaining = endAt - Date.now();
-      if (remaining <= 0 || signal.aborted) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, remaining);
-        signal.addEventListener('abort', done, { once: true });
-        wake = done;
-        function done(): void {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          wake = undefined;
-          resolve();
+      if (catchUp) {
+        waiter.behind = false;
+        for (const row of rhizome.listSince(filter, waiter.last)) {
+          waiter.last = row.bundle.rowid;
+          yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
         }
-      });
+        if (waiter.behind) continue;
+      }
+      const wake = await waiter.wait();
+      if (wake.kind === 'end') return;
+      yield* wake.rows;
+      catchUp = wake.more || waiter.behind;
     }
   } finally {
-    unsubscribe();
+    waiter.leave();
   }
 }
 
@@ -124,9 +251,24 @@ export interface RhizomeReadHandlers {
   readonly decrypted: Handler;
 }
 
+/** How often a payload request reads a journal again that was appended to as it was opened. */
+const PAYLOAD_ATTEMPTS = 5;
+
 export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: () => number): RhizomeReadHandlers {
+  const feed = new LiveFeed(rhizome);
   const payload = (decrypt: boolean): Handler => (ctx) => {
-    const found = rhizome.manifest(Buffer.from(ctx.params.bid!, 'hex'));
+    const bid = Buffer.from(ctx.params.bid!, 'hex');
+    // A journal appended to between reading its manifest and opening its payload is served as
+    // stored now. Each retry needs yet another commit to land in that gap of a few statements.
+    for (let attempt = 1; ; attempt++) {
+      const answer = servePayload(bid, decrypt, ctx, attempt < PAYLOAD_ATTEMPTS);
+      if (answer !== undefined) return answer;
+    }
+  };
+
+  /** One attempt; undefined when the bundle was replaced meanwhile and `retry` allows another. */
+  const servePayload = (bid: Buffer, decrypt: boolean, ctx: RequestContext, retry: boolean): Result | undefined => {
+    const found = rhizome.manifest(bid);
     if (!found.bundle) return rhizomeResult(found);
     const length = Number(found.bundle.manifest.filesize ?? 0n);
     // Node joins repeated headers with commas; the reference reads the first Range only.
@@ -141,7 +283,8 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
     }
     const [start, end] = range.kind === 'partial' ? [range.start, range.end + 1] : [0, length];
     const opened = rhizome.openPayload(found.bundle, decrypt, start, end);
-    if (opened.kind === 'reply') return rhizomeResult(opened.reply);
+    if (opened.kind === 'replaced' && retry) return undefined;
+    if (opened.kind !== 'payload') return rhizomeResult(opened.reply);
     const headers: Record<string, string> = rhizomeHeaders(opened.reply);
     if (range.kind === 'partial') headers['Content-Range'] = contentRangeHeader(range.start, range.end, length);
     return {
@@ -179,7 +322,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
         after = rowid;
       }
       const endAt = ctx.startedAt + newsinceTimeoutMs();
-      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(rhizome, filterOf(ctx), after, endAt, ctx.signal) };
+      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(feed, rhizome, filterOf(ctx), after, endAt, ctx.signal) };
     },
 
     manifest(ctx) {

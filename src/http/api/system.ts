@@ -2,6 +2,7 @@
  * GET /restful/system: the host facts RaspAP's /system reports, and the node's own. Nothing in it
  * is a secret: no keys, no credentials, no token, no SID of a locked identity.
  */
+import type { EventLoopDelay } from '../../services/system/event-loop.js';
 import type { HostFacts } from '../../services/system/host.js';
 import { jsonResult, type Handler } from '../types.js';
 
@@ -13,6 +14,7 @@ export interface NodeFacts {
   readonly storeBytes: number;
   readonly unlockedIdentities: number;
   readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean }>;
+  readonly eventLoopDelay: EventLoopDelay;
 }
 
 export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Handler {
@@ -47,6 +49,13 @@ export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Han
           store_bytes: n.storeBytes,
           unlocked_identities: n.unlockedIdentities,
           web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated })),
+          event_loop_delay: {
+            window_seconds: n.eventLoopDelay.windowSeconds,
+            mean_ms: n.eventLoopDelay.meanMs,
+            p50_ms: n.eventLoopDelay.p50Ms,
+            p99_ms: n.eventLoopDelay.p99Ms,
+            max_ms: n.eventLoopDelay.maxMs,
+          },
         },
       ],
     ]);

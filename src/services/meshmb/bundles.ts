@@ -6,6 +6,7 @@
 import type { BundleKeyPair } from '../../crypto/bundle-keys.js';
 import { fail } from '../../errors.js';
 import { Manifest, serializeManifestText } from '../../formats/manifest.js';
+import { readCurrent } from '../rhizome/read-current.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from '../rhizome/status.js';
 import type { AddSession, BundleView, RhizomeReply, RhizomeService } from '../rhizome/types.js';
 
@@ -21,40 +22,8 @@ export interface StoredFeed {
   readonly name: Buffer | undefined;
 }
 
-/** Reads a bundle's whole payload, decrypted when encrypted; undefined if not held or no key. */
-async function readPayload(rhizome: RhizomeService, view: BundleView): Promise<Buffer | undefined> {
-  const size = Number(view.manifest.filesize ?? 0n);
-  const opened = rhizome.openPayload(view, true, 0, size);
-  if (opened.kind === 'reply') return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of opened.stream()) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/**
- * The stored bundle and its payload. A journal can be replaced by a longer version while it is
- * read, and the old payload removed; then the new version is read instead.
- */
-async function readBundle(
-  rhizome: RhizomeService,
-  bid: Buffer,
-  options: { readonly secret?: Buffer; readonly service?: string },
-): Promise<{ view: BundleView; bytes: Buffer | undefined } | undefined> {
-  const { secret, service } = options;
-  for (let attempt = 0; ; attempt++) {
-    const view = rhizome.manifest(bid).bundle;
-    // Checked before reading: any bundle id may be asked for, and its payload may be huge.
-    if (!view || (service !== undefined && view.manifest.service !== service)) return undefined;
-    try {
-      return { view, bytes: await readPayload(rhizome, secret ? { ...view, secret } : view) };
-    } catch (err) {
-      if (attempt >= 2) throw err;
-    }
-  }
-}
-
 export async function readFeed(rhizome: RhizomeService, bid: Buffer): Promise<StoredFeed | undefined> {
-  const found = await readBundle(rhizome, bid, { service: FEED_SERVICE });
+  const found = await readCurrent(rhizome, bid, { accept: (view) => view.manifest.service === FEED_SERVICE });
   if (!found?.bytes) return undefined;
   const m = found.view.manifest;
   const name = m.get('name');
@@ -73,7 +42,7 @@ export async function readPrivate(
   rhizome: RhizomeService,
   keys: BundleKeyPair,
 ): Promise<{ bytes: Buffer | undefined; version: bigint } | undefined> {
-  const found = await readBundle(rhizome, keys.bid, { secret: keys.secret });
+  const found = await readCurrent(rhizome, keys.bid, { secret: keys.secret });
   return found && { bytes: found.bytes, version: found.view.manifest.version ?? 0n };
 }
 

@@ -18,7 +18,9 @@ function decodeUlebs(token: string, count: number): number[] | undefined {
   for (let i = 0; i < count; i++) {
     const value = decodeUleb(bytes, at);
     if (!value) return undefined;
-    values.push(Number(value.value));
+    // Offsets beyond 2^53 name no record a feed can hold; clamped, they compare the same (and stay
+    // exact integers, which a plain Number() of the bigint would not).
+    values.push(value.value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value.value));
     at = value.next;
   }
   return values;

@@ -8,6 +8,7 @@ import { meshmsIndexSeedString, seededBundleKeyPair, type BundleKeyPair } from '
 import { toHex } from '../../formats/hex.js';
 import type { Logger } from '../../log.js';
 import type { Identity } from '../keyring/types.js';
+import { readCurrent } from '../rhizome/read-current.js';
 import { BundleStatus } from '../rhizome/status.js';
 import type { BundleView, RhizomeReply, RhizomeService } from '../rhizome/types.js';
 import type { PlyRef } from './conversation.js';
@@ -35,12 +36,6 @@ export class BundleWriteError extends Error {
 function refOf(view: BundleView): PlyRef {
   const m = view.manifest;
   return { bid: m.id!, version: m.version ?? 0n, size: Number(m.filesize ?? 0n) };
-}
-
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 export class MeshmsBundles {
@@ -71,21 +66,13 @@ export class MeshmsBundles {
   async readPly(ply: PlyRef): Promise<Buffer | undefined> {
     const cached = this.cache.get(ply.bid, ply.version);
     if (cached) return cached;
-    const found = this.rhizome.manifest(ply.bid);
-    if (!found.bundle) return undefined;
-    const bytes = await this.readPayload(found.bundle);
-    this.cache.set(ply.bid, found.bundle.manifest.version ?? 0n, bytes);
-    return bytes;
-  }
-
-  private async readPayload(view: BundleView): Promise<Buffer> {
-    const size = Number(view.manifest.filesize ?? 0n);
-    if (size === 0) return Buffer.alloc(0);
-    const opened = this.rhizome.openPayload(view, true, 0, size);
-    if (opened.kind === 'reply') {
-      throw new BundleWriteError(`cannot read bundle ${toHex(view.manifest.id!)}: ${opened.reply.outcome.reason ?? 'no payload'}`, opened.reply);
+    const found = await readCurrent(this.rhizome, ply.bid);
+    if (!found) return undefined;
+    if (found.bytes === undefined) {
+      throw new BundleWriteError(`cannot read bundle ${toHex(ply.bid)}: ${found.reply.outcome.reason ?? 'no payload'}`, found.reply);
     }
-    return readAll(opened.stream() as AsyncIterable<Buffer>);
+    this.cache.set(ply.bid, found.view.manifest.version ?? 0n, found.bytes);
+    return found.bytes;
   }
 
   /**
@@ -138,16 +125,22 @@ export class MeshmsBundles {
     const cached = this.cache.get(pair.bid, version);
     if (cached) return { version, payload: cached };
     // Its key comes from the bundle secret, which only the seed string gives (no author, no BK).
-    let payload: Buffer;
+    let read: Awaited<ReturnType<typeof readCurrent>>;
     try {
-      payload = await this.readPayload({ ...found.bundle, secret: pair.secret });
+      read = await readCurrent(this.rhizome, pair.bid, { secret: pair.secret });
     } catch (err) {
-      // An unreadable index is no index, as in the reference: the plys rebuild it.
-      this.log.warn({ err }, 'MeshMS conversation index unreadable; rebuilding it');
-      payload = Buffer.alloc(0);
+      read = undefined;
+      this.log.warn({ err }, 'MeshMS conversation index unreadable');
     }
-    this.cache.set(pair.bid, version, payload);
-    return { version, payload };
+    if (read?.bytes === undefined) {
+      // An unreadable index is no index, as in the reference: the plys rebuild it.
+      this.log.warn('MeshMS conversation index unreadable; rebuilding it');
+      this.cache.set(pair.bid, version, Buffer.alloc(0));
+      return { version, payload: Buffer.alloc(0) };
+    }
+    const stored = read.view.manifest.version ?? 0n;
+    this.cache.set(pair.bid, stored, read.bytes);
+    return { version: stored, payload: read.bytes };
   }
 
   /**

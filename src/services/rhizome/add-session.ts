@@ -13,6 +13,7 @@ import {
   computeBundleKey,
   randomBundleKeyPair,
   signManifest,
+  type BundleKeyPair,
 } from '../../crypto/bundle-keys.js';
 import { SID_BROADCAST } from '../../crypto/identity.js';
 import { createPayloadCipher, payloadNonce, type PayloadCipher } from '../../crypto/payload-cipher.js';
@@ -34,7 +35,7 @@ import { bundleColumns, storedManifest } from './columns.js';
 import { findDuplicate } from './duplicates.js';
 import { payloadKey } from './payload-key.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
-import { describeStored, roomOutcome, storeFailure } from './store-outcomes.js';
+import { describeStored, roomOutcome, statusIfReadable, storeFailure } from './store-outcomes.js';
 import type { AddSession, BundleView, RhizomeReply } from './types.js';
 
 export interface AddDeps {
@@ -59,6 +60,8 @@ export class AddBundleSession implements AddSession {
 
   private manifest: Manifest | undefined;
   private secret: Buffer | undefined;
+  /** The key pair derived while the manifest was set, kept so signing need not derive it again. */
+  private keyPair: BundleKeyPair | undefined;
   private origin: SecretOrigin = 'unknown';
   private authorIdentity: Identity | undefined;
   /** Filesize named by the client (insert), to compare with what arrives. */
@@ -125,6 +128,7 @@ export class AddBundleSession implements AddSession {
 
     if (this.secretPart) {
       const pair = bundleKeyPairFromSecret(this.secretPart);
+      this.keyPair = pair;
       if (m.id) {
         if (!m.id.equals(pair.bid)) {
           return reply({ bundle: BundleStatus.READONLY, bundleMessage: 'Supplied bundle secret does not match Bundle Id' });
@@ -149,6 +153,7 @@ export class AddBundleSession implements AddSession {
         authorship = deduceAuthor({ bid: m.id, bk: m.bk, sender: m.sender }, keyring, { author: namedAuthor });
       } else {
         const pair = randomBundleKeyPair();
+        this.keyPair = pair;
         m.id = pair.bid;
         this.secret = pair.secret;
         this.origin = 'new-id';
@@ -222,7 +227,13 @@ export class AddBundleSession implements AddSession {
       // The REST append copies the whole stored journal, then adds the new bytes (spec §3.9).
       const existing = m.filehash ? store.readPayload(m.filehash) : undefined;
       if (!existing) return reply({ bundle: BundleStatus.NEW, payload: PayloadStatus.ERROR, http: 500, reason: 'Payload store error' });
-      for await (const chunk of existing as AsyncIterable<Buffer>) await this.writer.write(chunk);
+      try {
+        for await (const chunk of existing as AsyncIterable<Buffer>) await this.writer.write(chunk);
+      } catch (err) {
+        // A journal too big to copy onto a full disk (ENOSPC) is refused like any full-disk write.
+        await this.abort();
+        return storeFailure(err, this.deps.log);
+      }
     }
     return undefined;
   }
@@ -237,7 +248,15 @@ export class AddBundleSession implements AddSession {
       bytes = chunk.subarray(0, keep);
     }
     if (bytes.length === 0 || this.overflow !== undefined) return;
-    await this.writer!.write(this.cipher ? this.cipher.update(bytes) : bytes);
+    try {
+      await this.writer!.write(this.cipher ? this.cipher.update(bytes) : bytes);
+    } catch (err) {
+      // The disk filled while the payload streamed in (ENOSPC): answered as a full disk met at
+      // the end is (202 "No room", spec §3.8.3) once the rest of the upload has been discarded.
+      this.overflow = storeFailure(err, this.deps.log).outcome;
+      await this.abort();
+      return;
+    }
     // Size limits hold while streaming: a payload of unknown size that can no longer fit stops
     // being written, and the rest of the upload is read and discarded.
     if (this.declaredSize === undefined && this.received >= this.nextRoomCheck) {
@@ -292,10 +311,15 @@ export class AddBundleSession implements AddSession {
       m.filesize ??= BigInt(payload.length);
       if (payload.length > 0) m.filehash ??= payload.hash;
     }
-    const alreadyStored = payload.length > 0 && store.payloadLength(payload.hash) !== undefined;
-    const payloadStatus =
-      payload.length === 0 ? PayloadStatus.EMPTY : alreadyStored ? PayloadStatus.STORED : PayloadStatus.NEW;
-    if (payloadStatus === PayloadStatus.NEW) {
+    // Whether the store already holds the payload is looked up only when something needs it: a
+    // limit to make room under, or an answer given before the commit. A commit reports it itself.
+    let held: boolean | undefined;
+    const payloadStatus = (): PayloadStatus => {
+      if (payload.length === 0) return PayloadStatus.EMPTY;
+      held ??= store.payloadLength(payload.hash) !== undefined;
+      return held ? PayloadStatus.STORED : PayloadStatus.NEW;
+    };
+    if (payload.length > 0 && store.limited() && payloadStatus() === PayloadStatus.NEW) {
       const refused = roomOutcome(store, payload.length, this.deps.log, BundleStatus.NO_ROOM);
       if (refused) {
         await this.abort();
@@ -306,11 +330,11 @@ export class AddBundleSession implements AddSession {
     const invalid = validateManifest(m);
     if (invalid) {
       await this.abort();
-      return reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid, payload: payloadStatus });
+      return reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid, payload: payloadStatus() });
     }
     if (!this.secret) {
       await this.abort();
-      return reply({ bundle: BundleStatus.READONLY, bundleMessage: 'Missing bundle secret', payload: payloadStatus });
+      return reply({ bundle: BundleStatus.READONLY, bundleMessage: 'Missing bundle secret', payload: payloadStatus() });
     }
 
     // Duplicate detection: only for a bundle id made by this request with a verified author.
@@ -318,7 +342,7 @@ export class AddBundleSession implements AddSession {
       const duplicate = findDuplicate(store, m);
       if (duplicate) {
         await this.abort();
-        return { ...describeStored(duplicate, keyring, store), outcome: { http: 200, bundle: BundleStatus.DUPLICATE, payload: payloadStatus }, manifestBody: true };
+        return { ...describeStored(duplicate, keyring, store), outcome: { http: 200, bundle: BundleStatus.DUPLICATE, payload: payloadStatus() }, manifestBody: true };
       }
     }
 
@@ -326,9 +350,9 @@ export class AddBundleSession implements AddSession {
     const tooBig = manifestTooBig(text);
     if (tooBig) {
       await this.abort();
-      return reply({ bundle: BundleStatus.MANIFEST_TOO_BIG, bundleMessage: tooBig, payload: payloadStatus });
+      return reply({ bundle: BundleStatus.MANIFEST_TOO_BIG, bundleMessage: tooBig, payload: payloadStatus() });
     }
-    const secretKey = bundleKeyPairFromSecret(this.secret).secretKey;
+    const secretKey = this.keyPair?.secret.equals(this.secret) === true ? this.keyPair.secretKey : bundleKeyPairFromSecret(this.secret).secretKey;
     const signed = signManifest(text, secretKey);
     const author = this.authorIdentity?.sid;
     let committed;
@@ -339,15 +363,16 @@ export class AddBundleSession implements AddSession {
       );
     } catch (err) {
       await this.abort();
-      return storeFailure(err, this.deps.log, payloadStatus);
+      return storeFailure(err, this.deps.log, statusIfReadable(payloadStatus));
     }
     if (committed.kind !== 'new') {
       const http = committed.kind === 'old' ? 202 : 200;
       const bundle = committed.kind === 'old' ? BundleStatus.OLD : BundleStatus.SAME;
-      return { ...describeStored(committed.bundle, keyring, store), outcome: { http, bundle, payload: payloadStatus }, manifestBody: true };
+      return { ...describeStored(committed.bundle, keyring, store), outcome: { http, bundle, payload: payloadStatus() }, manifestBody: true };
     }
+    held ??= !committed.payloadAdded;
     return {
-      outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus },
+      outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus() },
       bundle: {
         manifest: m,
         signed,

@@ -11,11 +11,11 @@ import { isTendrilError } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
 import { manifestProblems, parseManifest, type Manifest } from '../../formats/manifest.js';
 import type { Logger } from '../../log.js';
-import type { PayloadWriter, RhizomeStore } from '../../store/rhizome/types.js';
+import type { FinishedPayload, PayloadWriter, RhizomeStore } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { bundleColumns } from './columns.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
-import { describeStored, roomOutcome, storeFailure } from './store-outcomes.js';
+import { describeStored, roomOutcome, statusIfReadable, storeFailure } from './store-outcomes.js';
 import type { ImportSession, RhizomeReply } from './types.js';
 
 export interface ImportDeps {
@@ -29,6 +29,8 @@ export class ImportBundleSession implements ImportSession {
   private signed: Buffer | undefined;
   private writer: PayloadWriter | undefined;
   private received = 0n;
+  /** The store failed while the payload streamed in (a full disk): the answer at end of body. */
+  private failed: RhizomeReply | undefined;
 
   constructor(
     private readonly deps: ImportDeps,
@@ -89,15 +91,31 @@ export class ImportBundleSession implements ImportSession {
     const start = this.received;
     this.received += BigInt(chunk.length);
     const bytes = this.received > declared ? chunk.subarray(0, Math.max(0, Number(declared - start))) : chunk;
-    if (bytes.length > 0) await this.writer!.write(bytes);
+    if (bytes.length === 0 || this.failed !== undefined) return;
+    try {
+      await this.writer!.write(bytes);
+    } catch (err) {
+      // ENOSPC mid-upload is answered as at the end (202 "No room"), once the body is discarded.
+      this.failed = { ...storeFailure(err, this.deps.log), bundle: this.reply({}).bundle };
+      await this.abort();
+    }
   }
 
   async finish(): Promise<RhizomeReply> {
     const m = this.manifest!;
     const { store, keyring, log } = this.deps;
     const declared = m.filesize ?? 0n;
-    let payloadStatus: PayloadStatus = PayloadStatus.EMPTY;
-    let payload;
+    if (this.failed !== undefined) return this.failed;
+    let payload: FinishedPayload | undefined;
+    // Whether the store already holds the payload: looked up only when a limit applies or the
+    // commit fails; a commit reports it itself (as insert does, add-session.ts).
+    let held: boolean | undefined;
+    const payloadStatus = (): PayloadStatus => {
+      if (payload === undefined) return PayloadStatus.EMPTY;
+      const { hash } = payload;
+      held ??= store.payloadLength(hash) !== undefined;
+      return held ? PayloadStatus.STORED : PayloadStatus.NEW;
+    };
     if (declared > 0n) {
       if (this.received !== declared) {
         await this.abort();
@@ -123,8 +141,7 @@ export class ImportBundleSession implements ImportSession {
           payload: PayloadStatus.WRONG_HASH,
         });
       }
-      payloadStatus = store.payloadLength(payload.hash) === undefined ? PayloadStatus.NEW : PayloadStatus.STORED;
-      if (payloadStatus === PayloadStatus.NEW) {
+      if (store.limited() && payloadStatus() === PayloadStatus.NEW) {
         // Room was made when the payload began; other bundles may have taken it while the payload
         // streamed in, so the store's rule is checked again before committing (as insert does).
         const refused = roomOutcome(store, payload.length, log, BundleStatus.NO_ROOM);
@@ -139,19 +156,20 @@ export class ImportBundleSession implements ImportSession {
       committed = await store.commit(bundleColumns(m, this.signed!), payload ?? { kind: 'empty' });
     } catch (err) {
       await this.abort();
-      return { ...storeFailure(err, log, payloadStatus), bundle: this.reply({}).bundle };
+      return { ...storeFailure(err, log, statusIfReadable(payloadStatus)), bundle: this.reply({}).bundle };
     }
     this.writer = undefined;
     switch (committed.kind) {
       case 'new':
+        held ??= !committed.payloadAdded;
         return {
-          outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus },
+          outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus() },
           bundle: { manifest: m, signed: this.signed!, rowid: committed.bundle.rowid, inserttime: committed.bundle.inserttime },
         };
       case 'same':
-        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 200, bundle: BundleStatus.SAME, payload: payloadStatus } };
+        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 200, bundle: BundleStatus.SAME, payload: payloadStatus() } };
       case 'old':
-        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 202, bundle: BundleStatus.OLD, payload: payloadStatus } };
+        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 202, bundle: BundleStatus.OLD, payload: payloadStatus() } };
     }
   }
 

@@ -7,7 +7,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { bundleIdToSid } from '../../crypto/bundle-keys.js';
 import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
 import type { Logger } from '../../log.js';
-import type { BundleFilter, RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { AddBundleSession } from './add-session.js';
 import { ImportBundleSession } from './import-session.js';
@@ -45,7 +45,7 @@ class Rhizome implements RhizomeService {
    * recorded author if unlocked, else the sender if unlocked, else the sender of a self-signed
    * bundle (not from here).
    */
-  private row(bundle: StoredBundle): ListRow {
+  private row(bundle: ListedBundle): ListRow {
     if (bundle.author && this.keyring.find(bundle.author)) return { bundle, author: bundle.author, fromhere: 1 };
     if (bundle.sender) {
       if (this.keyring.find(bundle.sender)) return { bundle, author: bundle.sender, fromhere: 1 };
@@ -55,11 +55,11 @@ class Rhizome implements RhizomeService {
   }
 
   *list(filter: BundleFilter): Iterable<ListRow> {
-    for (const bundle of this.store.list(filter, { order: 'desc' })) yield this.row(bundle);
+    for (const bundle of this.store.listColumns(filter, { order: 'desc' })) yield this.row(bundle);
   }
 
   *listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow> {
-    for (const bundle of this.store.list(filter, { order: 'asc', afterRowid })) yield this.row(bundle);
+    for (const bundle of this.store.listColumns(filter, { order: 'asc', afterRowid })) yield this.row(bundle);
   }
 
   stats(): { bundles: number; bytes: number } {
@@ -86,7 +86,9 @@ class Rhizome implements RhizomeService {
       kind: 'reply',
       reply: { outcome: { ...found, http: 404, reason: 'Payload not found', payload: PayloadStatus.NEW }, bundle },
     };
-    if (this.store.payloadLength(hash) === undefined) return notFound;
+    // Not held: gone for good (404), or replaced by a newer version meanwhile (read that one).
+    const gone = (): PayloadOpening => (this.store.get(m.id!)?.version ?? m.version) !== m.version ? { kind: 'replaced', reply: notFound.reply } : notFound;
+    if (this.store.payloadLength(hash) === undefined) return gone();
     let key: Buffer | undefined;
     if (decrypt && m.crypt) {
       const author = bundle.author ? this.keyring.find(bundle.author) : undefined;
@@ -103,7 +105,7 @@ class Rhizome implements RhizomeService {
     // a response cut off after its headers. The open descriptor also keeps the bytes readable if
     // the payload is evicted while it streams.
     const raw = this.store.readPayload(hash, start, end);
-    if (!raw) return notFound;
+    if (!raw) return gone();
     let taken = false;
     // Whoever asked for the payload writes it at once; if nothing does, the descriptor is closed.
     setImmediate(() => {

@@ -51,6 +51,15 @@ export function storeFailure(err: unknown, log: Logger, payload?: PayloadStatus)
   return { outcome: { http: 500, reason: 'Payload store error', payload: PayloadStatus.ERROR } };
 }
 
+/** A payload status for a failure reply, if the store can still be read (it may be what failed). */
+export function statusIfReadable(status: () => PayloadStatus): PayloadStatus | undefined {
+  try {
+    return status();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Makes room for `length` more bytes (spec §7.10): undefined when there is room, else the
  * outcome to answer with. `bundle` is the bundle status to report: NEW for an answer given before

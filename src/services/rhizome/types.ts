@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Manifest } from '../../formats/manifest.js';
-import type { BundleFilter, StoredBundle } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, StoredBundle } from '../../store/rhizome/types.js';
 import type { RhizomeOutcome } from './status.js';
 
 /** A bundle as described by the `Serval-Rhizome-Bundle-*` headers (spec §3.2). */
@@ -33,7 +33,8 @@ export interface RhizomeReply {
 
 /** One row of a bundle list (spec §3.3). */
 export interface ListRow {
-  readonly bundle: StoredBundle;
+  /** Without the signed manifest: lists never show it. */
+  readonly bundle: ListedBundle;
   /** `.author`: a SID or undefined. */
   readonly author: Buffer | undefined;
   /** `.fromhere`: 1 when an unlocked identity wrote it, else 0. */
@@ -42,6 +43,12 @@ export interface ListRow {
 
 export type PayloadOpening =
   | { readonly kind: 'reply'; readonly reply: RhizomeReply }
+  /**
+   * A newer version replaced the bundle, and took its payload, between reading the manifest and
+   * opening the payload (commits run on another thread; journals are appended to all the time):
+   * read the manifest again and open that. `reply` is the 404 for a caller that stops trying.
+   */
+  | { readonly kind: 'replaced'; readonly reply: RhizomeReply }
   | {
       readonly kind: 'payload';
       readonly reply: RhizomeReply;

@@ -74,7 +74,13 @@ class FileTokens implements TokenService {
 
   private save(tokens: StoredToken[]): void {
     const file: TokenFile = { version: 1, tokens };
-    writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+    try {
+      writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+    } catch (err) {
+      // A full disk, typically. The tokens in effect stay as they were, in memory and on disk.
+      this.log.error({ err }, 'token file write failed');
+      fail('TOKENS_STORE_FAILED', { cause: err });
+    }
     this.tokens = tokens;
     this.digests = digestsOf(tokens);
   }

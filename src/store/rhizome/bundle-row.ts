@@ -4,7 +4,7 @@
  * (see schema.ts). Bundles are checked here before they reach a transaction, so one bad bundle in
  * a group commit is refused on its own instead of failing the whole group.
  */
-import type { NewBundle, StoredBundle } from './types.js';
+import type { ListedBundle, NewBundle, StoredBundle } from './types.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -20,11 +20,13 @@ export function decodeUint64(bytes: Buffer): bigint {
   return bytes.readBigUInt64BE(0);
 }
 
-/** The columns every bundle query selects, in the order ManifestRow lists them. */
-export const BUNDLE_COLUMNS =
-  'id, inserttime, bid, version, filesize, filehash, tail, service, name, sender, recipient, date, author, manifest';
+/** The columns a listing selects: all but the signed manifest, which no list row shows. */
+export const LISTED_COLUMNS = 'id, inserttime, bid, version, filesize, filehash, tail, service, name, sender, recipient, date, author';
 
-export interface ManifestRow {
+/** The columns every other bundle query selects, in the order ManifestRow lists them. */
+export const BUNDLE_COLUMNS = `${LISTED_COLUMNS}, manifest`;
+
+export interface ListedRow {
   readonly id: bigint;
   readonly inserttime: bigint;
   readonly bid: Buffer;
@@ -38,10 +40,17 @@ export interface ManifestRow {
   readonly recipient: Buffer | null;
   readonly date: bigint | null;
   readonly author: Buffer | null;
+}
+
+export interface ManifestRow extends ListedRow {
   readonly manifest: Buffer;
 }
 
 export function rowToBundle(row: ManifestRow): StoredBundle {
+  return { ...rowToListed(row), manifest: row.manifest };
+}
+
+export function rowToListed(row: ListedRow): ListedBundle {
   return {
     rowid: Number(row.id),
     inserttime: Number(row.inserttime),
@@ -56,7 +65,6 @@ export function rowToBundle(row: ManifestRow): StoredBundle {
     recipient: row.recipient ?? undefined,
     date: row.date ?? undefined,
     author: row.author ?? undefined,
-    manifest: row.manifest,
   };
 }
 

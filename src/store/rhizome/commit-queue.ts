@@ -1,35 +1,34 @@
 /**
- * Group commit: every commit() made during one event-loop turn is stored by a single transaction
- * in the next (setImmediate), so concurrent inserts share one WAL fsync and one directory fsync.
- * Each commit still gets its own outcome: it runs in its own savepoint, and a failing one is
- * rolled back and refused alone.
+ * Group commit, main-thread side. Commits made while no group is being written are sent together
+ * on the next turn (setImmediate); while the commit writer (commit-writer.ts, a worker thread
+ * with its own connection) stores one group, every commit made meanwhile waits and goes out as the
+ * next group as soon as the writer reports. So groups grow with the load, concurrent inserts share
+ * one WAL fsync, and the event loop never waits for the disk. What a group commit does, step by
+ * step, and why it is crash-safe, is in group-commit.ts.
  *
- * A flush, entirely synchronous (nothing else can touch the store meanwhile):
- *   1. Payload files first. A finished writer's temporary file (already fsync'd by finish()) is
- *      renamed to payloads/xx/<hash> unless the store already holds that hash (then it is
- *      dedupe: the temporary file is dropped later); each fan-out directory touched is fsync'd.
- *      Only now is the payload durable under its final name.
- *   2. One IMMEDIATE transaction: per commit, compare versions with what is stored (so the
- *      highest version wins whatever the order of arrival), delete the replaced row, insert the
- *      payload row (inline bytes, or NULL for a file) if new, insert the manifest row (a fresh,
- *      higher row id). Then delete the payload rows no manifest references any more.
- *      synchronous=FULL: when COMMIT returns the transaction is on disk.
- *   3. After COMMIT: unlink payload files no row names (replaced payloads; files renamed for a
- *      commit that turned out OLD or SAME), drop deduplicated temporary files, settle the
- *      promises, then tell subscribers.
- * A crash before 2 leaves files no row names; during 2, SQLite rolls back; after 2, orphan files:
- * open.ts sweeps all of them at the next start. If the transaction fails (RHIZOME_BUSY when
- * another process holds the database past the busy timeout), renamed files go back to their
- * temporary names, so the writers are as before and the commit can be retried.
+ * A commit's promise settles only when the writer has reported its COMMIT done (synchronous=FULL:
+ * on disk). Subscribers hear of the new bundles right after the group's promises have settled
+ * (the newsince fan-out then waits a turn, so that those requests' replies go out first).
+ *
+ * The writer starts with the store (open waits until its connection is open, so open() and
+ * close() stay synchronous and complete) and runs until close(), referenced (keeping the process
+ * alive) only while a group is out. close() waits until the writer has closed its connection, so
+ * the database is left as it was before the writer existed: the main thread's connection is the
+ * last to close. If the writer dies, the group it held is refused and the next group starts a
+ * new one.
  */
-import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
-import type { Database } from 'better-sqlite3';
-import { bundleParams, rowToBundle } from './bundle-row.js';
-import { fanoutDir, fsyncDirectory, payloadPath, type StoreLayout } from './layout.js';
+import type { Worker } from 'node:worker_threads';
+import { rowToBundle, type ManifestRow } from './bundle-row.js';
 import type { QueuedPayload } from './commit-payload.js';
+import { encodeGroup, type WireCommit, type WirePayload } from './commit-codec.js';
+import { asBuffer, asBufferOrNull, fromWireError, WriterState, type FromWriter, type ToWriter, type WriterData } from './commit-wire.js';
+import type { StoreLayout } from './layout.js';
 import { translateSqliteError } from './sqlite-errors.js';
-import type { Statements } from './statements.js';
 import type { CommitOutcome, NewBundle, StoredBundle } from './types.js';
+import { startWriterThread } from './writer-thread.js';
+
+/** How long open() and close() wait for the writer (booting, or finishing a group). */
+const WAIT_MS = 10_000;
 
 interface Pending {
   readonly bundle: NewBundle;
@@ -38,186 +37,202 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
-/** A pending commit after step 1: what its payload row will be, if it needs one. */
-interface Prepared {
-  readonly pending: Pending;
-  readonly row: { readonly hash: Buffer; readonly length: number; readonly data: Buffer | null } | undefined;
-  /** Set when this commit's temporary file was renamed into payloads/. */
-  renamed?: { readonly from: string; readonly to: string };
-  result?: { ok: true; outcome: CommitOutcome } | { ok: false; error: unknown };
+interface InFlight {
+  readonly commits: readonly Pending[];
+  readonly inserttimes: readonly number[];
 }
 
 export interface CommitContext {
-  readonly db: Database;
-  readonly statements: Statements;
   readonly layout: StoreLayout;
+  readonly busyTimeoutMs: number | undefined;
   readonly now: () => number;
-  readonly notify: (bundle: StoredBundle) => void;
-  /** Payload rows were deleted: a vacuum may be worthwhile. */
-  readonly payloadsDeleted: () => void;
+  /** A group was committed; `payloadsDeleted`: it deleted payload rows. */
+  readonly committed: (payloadsDeleted: boolean) => void;
+  /** New bundles, in commit order, after their commits have settled. */
+  readonly notify: (bundles: readonly StoredBundle[]) => void;
 }
 
 export class CommitQueue {
   readonly #ctx: CommitContext;
   #queue: Pending[] = [];
+  #inFlight: InFlight | undefined;
   #scheduled: NodeJS.Immediate | undefined;
+  #writer: Worker | undefined;
+  #state: Int32Array | undefined;
+  #closed = false;
 
   constructor(ctx: CommitContext) {
     this.#ctx = ctx;
+    this.#startWriter();
   }
 
   enqueue(bundle: NewBundle, payload: QueuedPayload): Promise<CommitOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ bundle, payload, resolve, reject });
-      this.#scheduled ??= setImmediate(() => this.#flush());
+      if (this.#inFlight === undefined) this.#scheduled ??= setImmediate(() => this.#send());
     });
   }
 
-  /** Hex hashes of payloads that queued commits expect the store to keep. */
+  /** Hex hashes of payloads that queued or in-flight commits expect the store to keep. */
   pinned(): Set<string> {
     const pins = new Set<string>();
-    for (const p of this.#queue) if (p.payload.kind === 'stored') pins.add(p.payload.hash.toString('hex'));
+    for (const p of [...this.#queue, ...(this.#inFlight?.commits ?? [])]) {
+      if (p.payload.kind === 'stored') pins.add(p.payload.hash.toString('hex'));
+    }
     return pins;
   }
 
-  /** Refuses whatever is still queued (the store is closing). */
+  /**
+   * Refuses whatever is still queued (the store is closing). A group already out is finished by
+   * the writer, which then closes its connection and ends.
+   */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
     for (const p of this.#queue.splice(0)) p.reject(new Error('Rhizome store closed'));
+    if (this.#writer === undefined) return;
+    this.#writer.postMessage({ type: 'close' } satisfies ToWriter);
+    this.#wait(WriterState.OPEN);
   }
 
-  #flush(): void {
+  /** Blocks while the writer's state is `state` (booting or open), at most WAIT_MS. */
+  #wait(state: number): void {
+    if (this.#state === undefined) return;
+    const until = performance.now() + WAIT_MS;
+    for (let left = WAIT_MS; left > 0 && Atomics.load(this.#state, 0) === state; left = until - performance.now()) {
+      Atomics.wait(this.#state, 0, state, left);
+    }
+  }
+
+  #send(): void {
     this.#scheduled = undefined;
-    const batch = this.#queue.splice(0);
-    const prepared: Prepared[] = [];
-    const placed = new Set<string>();
-    const dirs = new Set<string>();
-    for (const pending of batch) {
+    if (this.#inFlight !== undefined || this.#closed || this.#queue.length === 0) return;
+    const commits: Pending[] = [];
+    const items: WireCommit[] = [];
+    for (const p of this.#queue.splice(0)) {
       try {
-        prepared.push(this.#placePayload(pending, placed, dirs));
+        items.push({ bundle: p.bundle, payload: wirePayload(p.payload), inserttime: this.#ctx.now() });
+        commits.push(p);
       } catch (err) {
-        pending.reject(translateSqliteError(err));
+        p.reject(err);
       }
     }
-    let deleted: Buffer[];
-    try {
-      for (const dir of dirs) fsyncDirectory(dir);
-      deleted = this.#transaction(prepared);
-    } catch (err) {
-      for (const p of prepared) if (p.renamed) renameQuietly(p.renamed.to, p.renamed.from);
-      const error = translateSqliteError(err);
-      for (const p of prepared) p.pending.reject(error);
+    if (commits.length === 0) return;
+    this.#inFlight = { commits, inserttimes: items.map((i) => i.inserttime) };
+    const writer = this.#startWriter();
+    writer.ref();
+    const group = encodeGroup(items);
+    writer.postMessage({ type: 'commit', group } satisfies ToWriter, [group.buffer as ArrayBuffer]);
+  }
+
+  #startWriter(): Worker {
+    if (this.#writer !== undefined) return this.#writer;
+    const state = new SharedArrayBuffer(4);
+    const data: WriterData = { layout: this.#ctx.layout, busyTimeoutMs: this.#ctx.busyTimeoutMs, state };
+    const writer = startWriterThread(data);
+    writer.unref();
+    writer.on('message', (message: FromWriter) => this.#onMessage(message));
+    writer.on('error', (err) => this.#lost(writer, err));
+    writer.on('exit', () => this.#lost(writer, new Error('Rhizome commit writer exited')));
+    this.#writer = writer;
+    this.#state = new Int32Array(state);
+    this.#wait(WriterState.BOOTING);
+    return writer;
+  }
+
+  /** The writer died: the group it held is refused; the next group starts a new writer. */
+  #lost(writer: Worker, err: unknown): void {
+    if (this.#writer !== writer) return;
+    this.#writer = undefined;
+    this.#state = undefined;
+    const group = this.#inFlight;
+    this.#inFlight = undefined;
+    for (const p of group?.commits ?? []) p.reject(err);
+    this.#next();
+  }
+
+  #onMessage(message: FromWriter): void {
+    if (message.type === 'closed') {
+      this.#writer = undefined;
+      this.#state = undefined;
       return;
     }
-    this.#afterCommit(prepared, deleted);
-  }
-
-  /** Step 1 for one commit. */
-  #placePayload(pending: Pending, placed: Set<string>, dirs: Set<string>): Prepared {
-    const { payload } = pending;
-    if (payload.kind === 'none') return { pending, row: undefined };
-    if (payload.kind === 'stored') return { pending, row: undefined };
-    const handoff = payload.writer.handoff();
-    if (handoff === undefined) throw new Error('payload writer was aborted or its payload is gone');
-    const { hash, length } = payload;
-    if (handoff.kind === 'inline') return { pending, row: { hash, length, data: handoff.data } };
-    const row = { hash, length, data: null };
-    const hex = hash.toString('hex');
-    if (placed.has(hex) || this.#ctx.statements.payload.get(hash) !== undefined) return { pending, row };
-    const to = payloadPath(this.#ctx.layout, hash);
-    const dir = fanoutDir(this.#ctx.layout, hash);
-    // open.ts makes all 256 fan-out directories; one that vanished is made again, durably.
-    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) dirs.add(this.#ctx.layout.payloadsDir);
-    renameSync(handoff.path, to);
-    placed.add(hex);
-    dirs.add(dir);
-    return { pending, row, renamed: { from: handoff.path, to } };
-  }
-
-  /** Step 2. Returns the hashes of the payload rows it deleted. */
-  #transaction(prepared: Prepared[]): Buffer[] {
-    const { db, statements } = this.#ctx;
-    const released = new Map<string, Buffer>();
-    const deleted: Buffer[] = [];
-    const applyOne = db.transaction((p: Prepared) => this.#apply(p, released));
-    db.transaction(() => {
-      for (const p of prepared) {
-        try {
-          p.result = { ok: true, outcome: applyOne(p) };
-        } catch (err) {
-          p.result = { ok: false, error: translateSqliteError(err) };
-        }
+    const group = this.#inFlight;
+    this.#inFlight = undefined;
+    if (!this.#closed) this.#writer?.unref();
+    if (group === undefined) return;
+    if (message.type === 'failed') {
+      const error = translateSqliteError(fromWireError(message.error));
+      for (const p of group.commits) p.reject(error);
+      this.#next();
+      return;
+    }
+    this.#ctx.committed(message.deleted > 0);
+    const added: StoredBundle[] = [];
+    group.commits.forEach((p, i) => {
+      if (p.payload.kind === 'written') p.payload.writer.stored(message.renamed[i] === true);
+      const result = message.results[i]!;
+      if (!result.ok) {
+        p.reject(translateSqliteError(fromWireError(result.error)));
+      } else if (result.kind === 'new') {
+        const bundle = storedBundle(p.bundle, result.rowid, group.inserttimes[i]!);
+        added.push(bundle);
+        p.resolve({ kind: 'new', bundle, payloadAdded: result.payloadAdded });
+      } else {
+        p.resolve({ kind: result.kind, bundle: rowToBundle(wrapRow(result.row)) });
       }
-      for (const hash of released.values()) {
-        if (statements.referenced.get(hash) !== undefined) continue;
-        if (statements.deletePayload.run(hash).changes > 0) deleted.push(hash);
-      }
-    }).immediate();
-    return deleted;
+    });
+    this.#next();
+    if (added.length > 0) this.#ctx.notify(added);
   }
 
-  /** One commit inside its savepoint. `released` collects hashes its replacement may orphan. */
-  #apply(p: Prepared, released: Map<string, Buffer>): CommitOutcome {
-    const { statements, now } = this.#ctx;
-    const { bundle, payload } = p.pending;
-    const storedRow = statements.bundleByBid.get(bundle.bid);
-    if (storedRow !== undefined) {
-      const stored = rowToBundle(storedRow);
-      if (bundle.version < stored.version) return { kind: 'old', bundle: stored };
-      if (bundle.version === stored.version) return { kind: 'same', bundle: stored };
-      statements.deleteBundle.run(storedRow.id);
-      if (stored.filehash !== undefined) released.set(stored.filehash.toString('hex'), stored.filehash);
-    }
-    const inserttime = now();
-    if (payload.kind === 'stored' && statements.payload.get(payload.hash) === undefined) {
-      throw new Error('payload no longer held by the store (evicted)');
-    }
-    if (p.row !== undefined && statements.payload.get(p.row.hash) === undefined) {
-      statements.insertPayload.run(p.row.hash, p.row.length, inserttime, p.row.data);
-    }
-    const info = statements.insertBundle.run(bundleParams(bundle, inserttime));
-    return { kind: 'new', bundle: rowToBundle(statements.bundleById.get(info.lastInsertRowid)!) };
-  }
-
-  /** Step 3. */
-  #afterCommit(prepared: Prepared[], deleted: Buffer[]): void {
-    const { statements, layout } = this.#ctx;
-    // Files that may have lost (or never got) their row: unlinked unless a row names them.
-    const candidates = new Map<string, Buffer>(deleted.map((hash) => [hash.toString('hex'), hash]));
-    for (const p of prepared) {
-      const { payload } = p.pending;
-      if (payload.kind !== 'written') continue;
-      payload.writer.stored(p.renamed !== undefined);
-      if (p.renamed !== undefined) candidates.set(payload.hash.toString('hex'), payload.hash);
-    }
-    for (const hash of candidates.values()) {
-      if (statements.payload.get(hash) === undefined) unlinkQuietly(payloadPath(layout, hash));
-    }
-    if (deleted.length > 0) this.#ctx.payloadsDeleted();
-    for (const p of prepared) {
-      if (p.result === undefined) p.pending.reject(new Error('commit not attempted'));
-      else if (p.result.ok) p.pending.resolve(p.result.outcome);
-      else p.pending.reject(p.result.error);
-    }
-    for (const p of prepared) {
-      if (p.result?.ok === true && p.result.outcome.kind === 'new') this.#ctx.notify(p.result.outcome.bundle);
-    }
+  /** Sends what queued up while the writer was busy, at once: that is how groups grow. */
+  #next(): void {
+    if (this.#queue.length > 0 && !this.#closed) this.#send();
   }
 }
 
-function renameQuietly(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch {
-    unlinkQuietly(from);
-  }
+function wirePayload(payload: QueuedPayload): WirePayload {
+  if (payload.kind !== 'written') return payload;
+  const handoff = payload.writer.handoff();
+  if (handoff === undefined) throw new Error('payload writer was aborted or its payload is gone');
+  const { hash, length } = payload;
+  return handoff.kind === 'inline' ? { kind: 'inline', hash, length, data: handoff.data } : { kind: 'file', hash, length, path: handoff.path };
 }
 
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone, or left for the start-up sweep.
-  }
+/** The stored bundle of a new commit: what was committed, with its row id and insert time. */
+function storedBundle(b: NewBundle, rowid: number, inserttime: number): StoredBundle {
+  return {
+    rowid,
+    inserttime,
+    bid: b.bid,
+    version: b.version,
+    filesize: b.filesize,
+    filehash: b.filehash,
+    tail: b.tail,
+    service: b.service,
+    name: b.name,
+    sender: b.sender,
+    recipient: b.recipient,
+    date: b.date,
+    author: b.author,
+    manifest: b.manifest,
+  };
+}
+
+/** A row that crossed from the writer: its BLOBs as Buffers again. */
+function wrapRow(row: ManifestRow): ManifestRow {
+  return {
+    ...row,
+    bid: asBuffer(row.bid),
+    version: asBuffer(row.version),
+    filehash: asBufferOrNull(row.filehash),
+    tail: asBufferOrNull(row.tail),
+    sender: asBufferOrNull(row.sender),
+    recipient: asBufferOrNull(row.recipient),
+    author: asBufferOrNull(row.author),
+    manifest: asBuffer(row.manifest),
+  };
 }

@@ -7,13 +7,15 @@
  * batches: commits run freely while a listing is being consumed. A bundle replaced meanwhile gets
  * a new, higher row id, so an ascending listing may meet it again; a descending one will not.
  *
- * One statement per filter combination and order, prepared on first use. `name` uses SQL LIKE
- * (ASCII case-insensitive, `%` and `_` wildcards, no escape character), exactly as the reference.
+ * One statement per filter combination, order and column set, prepared on first use. `name` uses
+ * SQL LIKE (ASCII case-insensitive, `%` and `_` wildcards, no escape character), exactly as the
+ * reference. Bundle lists leave out the signed manifest BLOB, ~370 bytes a row that no list
+ * shows (it was the largest cost of a long list, docs/benchmarks.md).
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { BUNDLE_COLUMNS, rowToBundle, type ManifestRow } from './bundle-row.js';
+import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from './bundle-row.js';
 import { sqlite } from './sqlite-errors.js';
-import type { BundleFilter, ListOptions, StoredBundle } from './types.js';
+import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from './types.js';
 
 const BATCH = 256;
 const INT64_MAX = (1n << 63n) - 1n;
@@ -22,14 +24,22 @@ type Params = Record<string, unknown>;
 
 export class Lister {
   readonly #db: Database;
-  readonly #statements = new Map<string, Statement<[Params], ManifestRow>>();
+  readonly #statements = new Map<string, Statement<[Params], ListedRow>>();
 
   constructor(db: Database) {
     this.#db = db;
   }
 
-  *list(filter: BundleFilter, options: ListOptions): Generator<StoredBundle, void, undefined> {
-    const statement = this.#statement(filter, options.order);
+  list(filter: BundleFilter, options: ListOptions): Generator<StoredBundle, void, undefined> {
+    return this.#rows(filter, options, BUNDLE_COLUMNS, (row) => rowToBundle(row as ManifestRow));
+  }
+
+  listColumns(filter: BundleFilter, options: ListOptions): Generator<ListedBundle, void, undefined> {
+    return this.#rows(filter, options, LISTED_COLUMNS, rowToListed);
+  }
+
+  *#rows<T>(filter: BundleFilter, options: ListOptions, columns: string, convert: (row: ListedRow) => T): Generator<T, void, undefined> {
+    const statement = this.#statement(filter, options.order, columns);
     const params: Params = {
       service: filter.service,
       name: filter.name,
@@ -41,24 +51,24 @@ export class Lister {
     };
     for (;;) {
       const rows = sqlite(() => statement.all(params));
-      for (const row of rows) yield rowToBundle(row);
+      for (const row of rows) yield convert(row);
       const last = rows.at(-1);
       if (last === undefined || rows.length < BATCH) return;
       params.cursor = last.id;
     }
   }
 
-  #statement(filter: BundleFilter, order: 'asc' | 'desc'): Statement<[Params], ManifestRow> {
+  #statement(filter: BundleFilter, order: 'asc' | 'desc', columns: string): Statement<[Params], ListedRow> {
     const where = [order === 'asc' ? 'id > @cursor' : 'id < @cursor AND id > @after'];
     if (filter.service !== undefined) where.push('service = @service');
     if (filter.name !== undefined) where.push('name LIKE @name');
     if (filter.sender !== undefined) where.push('sender = @sender');
     if (filter.recipient !== undefined) where.push('recipient = @recipient');
     if (filter.filehash !== undefined) where.push('filehash = @filehash');
-    const sql = `SELECT ${BUNDLE_COLUMNS} FROM manifests WHERE ${where.join(' AND ')} ORDER BY id ${order.toUpperCase()} LIMIT ${BATCH}`;
+    const sql = `SELECT ${columns} FROM manifests WHERE ${where.join(' AND ')} ORDER BY id ${order.toUpperCase()} LIMIT ${BATCH}`;
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
-      statement = sqlite(() => this.#db.prepare<[Params], ManifestRow>(sql));
+      statement = sqlite(() => this.#db.prepare<[Params], ListedRow>(sql));
       this.#statements.set(sql, statement);
     }
     return statement;

@@ -6,12 +6,13 @@
  *   - The database is checked with PRAGMA quick_check before anything writes to it. A store that
  *     fails (or is not a database at all) is refused with RHIZOME_STORE_CORRUPT and left exactly
  *     as found: starting empty would silently lose every bundle.
- *   - journal_mode=WAL: readers never block the writer or each other. synchronous=FULL: the WAL is
- *     fsync'd at every commit, so a commit that resolved survives a power loss, not only a crash.
- *   - busy_timeout (default 1000 ms): how long a write waits for another process's lock before
- *     RHIZOME_BUSY. better-sqlite3 is synchronous, so the wait blocks this thread; it only happens
- *     when some other process (a sqlite3 shell, a backup) holds the database.
- *   - No foreign keys: manifests may name payloads that were evicted (see schema.ts).
+ *   - journal_mode=WAL: readers never block the writer or each other, which lets the commit writer
+ *     (a second connection, in a worker thread: commit-queue.ts) commit while this thread reads.
+ *   - The per-connection settings of connection.ts: synchronous=FULL (the WAL is fsync'd at every
+ *     commit, so a commit that resolved survives a power loss, not only a crash), busy_timeout
+ *     (how long a write waits for another connection's lock before RHIZOME_BUSY; better-sqlite3
+ *     is synchronous, so the wait blocks the thread; it happens when some other process holds the
+ *     database, and briefly when an eviction here meets a group commit), no foreign keys.
  *
  * One process, one open store per directory: recovery deletes everything in tmp/ and every file
  * no row names, which would destroy another live opener's work. The node's instance lock (pid
@@ -21,16 +22,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { fail } from '../../errors.js';
+import { configure, DEFAULT_BUSY_TIMEOUT_MS } from './connection.js';
 import { fsyncDirectory, storeLayout } from './layout.js';
 import { recover } from './recovery.js';
 import { migrate } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { createStore } from './store.js';
 import type { RhizomeStore, StoreOptions } from './types.js';
-
-const DEFAULT_BUSY_TIMEOUT_MS = 1000;
-/** The WAL is truncated back to this after a checkpoint, so one burst does not keep disk forever. */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 export function openRhizomeStore(options: StoreOptions): RhizomeStore {
   const layout = storeLayout(options.dir);
@@ -56,9 +54,7 @@ export function openRhizomeStore(options: StoreOptions): RhizomeStore {
     }
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`cannot use WAL journal mode (got ${String(mode)})`);
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = OFF');
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+    configure(db);
     const uuid = migrate(db);
     recover(db, layout);
     return createStore(db, layout, uuid, options);

@@ -10,18 +10,21 @@
  * ending it early. Reading the whole payload also checks SHA-512 (spec §3.6): the chunk that
  * completes the payload is only passed on once the digest matches, so on a mismatch the
  * consumer never receives the complete body and the stream fails with RHIZOME_STORE_CORRUPT.
+ * Files are read by file-range.ts, which does both checks as it reads.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { TendrilError } from '../../errors.js';
+import { FileRange } from './file-range.js';
 import { payloadPath, type StoreLayout } from './layout.js';
 import { sqlite } from './sqlite-errors.js';
 import type { Statements } from './statements.js';
 
+/** Chunk size for inline payloads (slices of one value, no I/O). */
 const CHUNK = 64 * 1024;
 
-type PayloadSource = { readonly kind: 'file'; readonly fd: number; readonly path: string } | { readonly kind: 'inline'; readonly data: Buffer };
+type PayloadSource = { readonly kind: 'file'; readonly fd: number } | { readonly kind: 'inline'; readonly data: Buffer };
 
 /** RhizomeStore.readPayload: undefined if the store does not hold the payload. */
 export function openPayloadStream(statements: Statements, layout: StoreLayout, hash: Buffer, start = 0, end?: number): Readable | undefined {
@@ -47,7 +50,7 @@ export function openPayloadStream(statements: Statements, layout: StoreLayout, h
     closeSync(fd);
     return emptyStream();
   }
-  return payloadStream({ kind: 'file', fd, path }, start, stop, expected);
+  return payloadStream({ kind: 'file', fd }, start, stop, expected);
 }
 
 /**
@@ -55,13 +58,11 @@ export function openPayloadStream(statements: Statements, layout: StoreLayout, h
  * `start < end`; the caller answers an empty range itself.
  */
 function payloadStream(source: PayloadSource, start: number, end: number, expectedHash: Buffer | undefined): Readable {
-  const raw =
-    source.kind === 'file'
-      ? createReadStream(source.path, { fd: source.fd, start, end: end - 1, highWaterMark: CHUNK })
-      : sliceStream(source.data, start, end);
+  if (source.kind === 'file') return new FileRange(source.fd, start, end, expectedHash, corrupt);
+  const raw = sliceStream(source.data, start, end);
   const checked = checkingStream(end - start, expectedHash);
-  // pipeline destroys the source (closing the fd) when the consumer destroys the result, and
-  // forwards source errors to it; the callback has nothing left to do.
+  // pipeline destroys the source when the consumer destroys the result, and forwards source
+  // errors to it; the callback has nothing left to do.
   return pipeline(raw, checked, () => undefined);
 }
 

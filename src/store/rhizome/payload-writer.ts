@@ -3,9 +3,9 @@
  *
  * Bytes are hashed (SHA-512) as they arrive. Up to `maxBlobSize` bytes stay in memory, because a
  * payload that small becomes a database row; the write that crosses the threshold opens a
- * temporary file in tmp/, copies what was buffered and continues there, one awaited
- * FileHandle.write per chunk, so memory stays bounded by the threshold plus one chunk whatever the
- * payload size and the caller's awaits give backpressure. finish() fsyncs the file: after it, the
+ * temporary file in tmp/ and continues there, in coalesced blocks written while the next bytes
+ * are hashed (block-file.ts), so memory stays bounded by the threshold plus a few blocks whatever
+ * the payload size, and write() still gives backpressure. finish() fsyncs the file: after it, the
  * bytes are durable and only a rename (done by the commit) separates them from the store.
  *
  * Operations run one after another on an internal promise chain, so a caller that does not await
@@ -14,8 +14,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BlockFile } from './block-file.js';
 import type { FinishedPayload, PayloadWriter } from './types.js';
 
 /** What a commit takes from a finished writer. */
@@ -39,9 +39,9 @@ export class StorePayloadWriter implements PayloadWriter {
   #length = 0;
   #chunks: Buffer[] = [];
   #inline: Buffer | undefined;
-  #file: FileHandle | undefined;
+  #file: BlockFile | undefined;
   #tempPath: string | undefined;
-  /** Bytes written to the temporary file, as reported through hooks.tempBytes. */
+  /** Bytes given to the temporary file, as reported through hooks.tempBytes. */
   #onDisk = 0;
   #finished: FinishedPayload | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -106,13 +106,13 @@ export class StorePayloadWriter implements PayloadWriter {
         }
         await this.#spill();
       }
-      await this.#writeFile(chunk);
+      await this.#append(chunk);
     } catch (err) {
       // A full disk lands here (ENOSPC). The temporary file stays until abort() or the next start.
       this.#state = 'failed';
       const file = this.#file;
       this.#file = undefined;
-      await file?.close().catch(() => undefined);
+      await file?.close();
       throw err;
     }
   }
@@ -120,16 +120,18 @@ export class StorePayloadWriter implements PayloadWriter {
   /** Crossing the in-memory threshold: move what is buffered into a new temporary file. */
   async #spill(): Promise<void> {
     this.#tempPath = join(this.#tmpDir, `${randomBytes(12).toString('hex')}.part`);
-    this.#file = await open(this.#tempPath, 'wx', 0o600);
+    this.#file = await BlockFile.create(this.#tempPath);
     const buffered = this.#chunks;
     this.#chunks = [];
-    for (const part of buffered) await this.#writeFile(part);
+    for (const part of buffered) await this.#append(part);
   }
 
-  async #writeFile(chunk: Buffer): Promise<void> {
-    await writeAll(this.#file!, chunk);
+  async #append(chunk: Buffer): Promise<void> {
+    // Counted when accepted, not when the block reaches the disk: makeRoom must see the bytes
+    // the moment write() has resolved.
     this.#onDisk += chunk.length;
     this.#hooks.tempBytes(chunk.length);
+    await this.#file!.append(chunk);
   }
 
   /** The temporary file is no longer ours (renamed into the store, or deleted). */
@@ -145,9 +147,12 @@ export class StorePayloadWriter implements PayloadWriter {
     if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
     try {
       if (this.#file !== undefined) {
-        await this.#file.sync();
-        await this.#file.close();
+        const file = this.#file;
         this.#file = undefined;
+        await file.finish().catch(async (err: unknown) => {
+          await file.close();
+          throw err;
+        });
       } else {
         this.#inline = Buffer.concat(this.#chunks);
         this.#chunks = [];
@@ -170,16 +175,8 @@ export class StorePayloadWriter implements PayloadWriter {
     this.#inline = undefined;
     const file = this.#file;
     this.#file = undefined;
-    await file?.close().catch(() => undefined);
+    await file?.close();
     this.#releaseTemp(true);
-  }
-}
-
-async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
   }
 }
 

@@ -19,6 +19,13 @@
  *
  * Returning free pages to the filesystem (incremental vacuum, spec: "when > 25% of pages are free
  * or the store is over the limit") is deferred to a later event-loop turn, off the request path.
+ *
+ * makeRoom runs for every insert, so what it needs is kept rather than measured each time
+ * (docs/benchmarks.md: three queries and a statfs per insert): free space comes from a statfs at
+ * most once a second (plus the live temporary bytes, counted exactly), and `used` is measured
+ * only when a limit applies, then kept until the next write (a group commit, an eviction, an
+ * author). Without database_size, and with free space above min_free_space, there is no limit and
+ * nothing is measured at all.
  */
 import { statfsSync, unlinkSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
@@ -29,6 +36,8 @@ import type { RoomOutcome, StoreOptions } from './types.js';
 
 const NEW_PAYLOAD_PENALTY_MS = 60_000;
 const INT64_MIN = -(1n << 63n);
+/** How long a statfs result is used. */
+const STATFS_MS = 1000;
 
 export interface RoomContext {
   readonly db: Database;
@@ -42,19 +51,42 @@ export interface RoomContext {
   readonly pinned: () => ReadonlySet<string>;
 }
 
-export function usedBytes(ctx: RoomContext): number {
-  return sqlite(() => measure(ctx));
+/** What makeRoom keeps between calls: used bytes and the last statfs. */
+export class RoomState {
+  #used: number | undefined;
+  #free = 0;
+  #freeAt = Number.NEGATIVE_INFINITY;
+
+  /** The database changed: measure again when next needed. */
+  changed(): void {
+    this.#used = undefined;
+  }
+
+  used(ctx: RoomContext): number {
+    this.#used ??= measure(ctx);
+    return this.#used;
+  }
+
+  /** Free disk space (statfs at most once a second) plus the live temporary bytes. */
+  free(ctx: RoomContext): number {
+    if (ctx.options.freeSpaceOverride !== undefined) return ctx.options.freeSpaceOverride + ctx.tempBytes();
+    const at = performance.now();
+    if (at - this.#freeAt >= STATFS_MS) {
+      this.#free = statfsFree(ctx.layout.dir);
+      this.#freeAt = at;
+    }
+    return this.#free + ctx.tempBytes();
+  }
+}
+
+export function usedBytes(ctx: RoomContext, state: RoomState): number {
+  return sqlite(() => state.used(ctx));
 }
 
 function measure(ctx: RoomContext): number {
   const pages = ctx.statements.pages.get()!;
   const external = ctx.statements.externalBytes.get()!.total;
   return Number(pages.pageSize * (pages.pageCount - pages.freeCount) + external);
-}
-
-function freeSpace(ctx: RoomContext): number {
-  const measured = ctx.options.freeSpaceOverride ?? statfsFree(ctx.layout.dir);
-  return measured + ctx.tempBytes();
 }
 
 function statfsFree(dir: string): number {
@@ -66,30 +98,40 @@ function statfsFree(dir: string): number {
   }
 }
 
-function spaceLimit(ctx: RoomContext, used: number): number {
+/** The limit, or Infinity; `used` is only asked for when free space sets the limit. */
+function spaceLimit(ctx: RoomContext, state: RoomState): number {
   const { databaseSize, minFreeSpace } = ctx.options;
   let limit = databaseSize === undefined ? Number.POSITIVE_INFINITY : Number(databaseSize);
   if (minFreeSpace > 0n) {
-    const free = freeSpace(ctx);
+    const free = state.free(ctx);
     const min = Number(minFreeSpace);
-    if (free < min) limit = Math.max(0, used + free - min);
+    if (free < min) limit = Math.max(0, state.used(ctx) + free - min);
   }
   return limit;
 }
 
-export function makeRoom(ctx: RoomContext, n: number, scheduleVacuum: () => void): RoomOutcome {
+/** False when no limit applies now: makeRoom() would answer 'ok' without looking further. */
+export function limited(ctx: RoomContext, state: RoomState): boolean {
+  const { databaseSize, minFreeSpace } = ctx.options;
+  if (databaseSize !== undefined) return true;
+  return minFreeSpace > 0n && state.free(ctx) < Number(minFreeSpace);
+}
+
+export function makeRoom(ctx: RoomContext, state: RoomState, n: number, scheduleVacuum: () => void): RoomOutcome {
   if (!(n >= 0)) throw new RangeError(`makeRoom: invalid length ${n}`);
   if (ctx.options.databaseSize === undefined && ctx.options.minFreeSpace === 0n) return 'ok';
   return sqlite(() => {
-    let used = measure(ctx);
-    const limit = spaceLimit(ctx, used);
+    const limit = spaceLimit(ctx, state);
+    if (limit === Number.POSITIVE_INFINITY) return 'ok';
     if (n > 0 && n >= limit) return 'too-big';
+    let used = state.used(ctx);
     if (used > limit || vacuumWorthwhile(ctx)) scheduleVacuum();
     if (used + n <= limit) return 'ok';
 
     const newRank = BigInt(Math.trunc(ctx.now() - NEW_PAYLOAD_PENALTY_MS - n));
     const pinned = ctx.pinned();
     const evicted: Buffer[] = [];
+    state.changed();
     ctx.db
       .transaction(() => {
         let after: { rank: bigint; hash: Buffer } = { rank: INT64_MIN, hash: Buffer.alloc(0) };

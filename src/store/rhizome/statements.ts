@@ -63,7 +63,9 @@ export function prepareStatements(db: Database): Statements {
 
     payload: db.prepare('SELECT length, data IS NULL AS external FROM payloads WHERE hash = ?'),
     payloadData: db.prepare('SELECT length, data FROM payloads WHERE hash = ?'),
-    insertPayload: db.prepare('INSERT INTO payloads (hash, length, inserttime, data) VALUES (?, ?, ?, ?)'),
+    // Adds the row unless that payload is already there: one statement instead of a lookup and an
+    // insert. Only the key conflict is ignored; a CHECK still fails.
+    insertPayload: db.prepare('INSERT INTO payloads (hash, length, inserttime, data) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING'),
     deletePayload: db.prepare('DELETE FROM payloads WHERE hash = ?'),
     candidates: db.prepare(
       `SELECT hash, length, inserttime - length AS rank, data IS NULL AS external FROM payloads

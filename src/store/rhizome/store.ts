@@ -16,7 +16,7 @@ import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';
 import { openPayloadStream } from './payload-reader.js';
 import { StorePayloadWriter } from './payload-writer.js';
-import { incrementalVacuum, makeRoom, usedBytes, type RoomContext } from './room.js';
+import { incrementalVacuum, limited, makeRoom, RoomState, usedBytes, type RoomContext } from './room.js';
 import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
@@ -24,6 +24,7 @@ import type {
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
+  ListedBundle,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -46,6 +47,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #lister: Lister;
   readonly #queue: CommitQueue;
   readonly #room: RoomContext;
+  readonly #roomState = new RoomState();
   readonly #listeners = new Set<(bundle: StoredBundle) => void>();
   /** Finished payloads, linked back to the writer that holds their bytes. */
   readonly #writers = new WeakMap<FinishedPayload, StorePayloadWriter>();
@@ -62,12 +64,14 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#lister = new Lister(db);
     const now = options.now ?? Date.now;
     this.#queue = new CommitQueue({
-      db,
-      statements: this.#statements,
       layout,
+      busyTimeoutMs: options.busyTimeoutMs,
       now,
-      notify: (bundle) => this.#notify(bundle),
-      payloadsDeleted: () => this.#scheduleVacuum(),
+      committed: (payloadsDeleted) => {
+        this.#roomState.changed();
+        if (payloadsDeleted) this.#scheduleVacuum();
+      },
+      notify: (bundles) => this.#notify(bundles),
     });
     this.#room = {
       db,
@@ -87,6 +91,10 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle> {
     return this.#lister.list(filter, options);
+  }
+
+  listColumns(filter: BundleFilter, options: ListOptions): Iterable<ListedBundle> {
+    return this.#lister.listColumns(filter, options);
   }
 
   bundleCount(): number {
@@ -116,7 +124,11 @@ class SqliteRhizomeStore implements RhizomeStore {
   }
 
   makeRoom(length: number): RoomOutcome {
-    return makeRoom(this.#room, length, () => this.#scheduleVacuum());
+    return makeRoom(this.#room, this.#roomState, length, () => this.#scheduleVacuum());
+  }
+
+  limited(): boolean {
+    return limited(this.#room, this.#roomState);
   }
 
   commit(bundle: NewBundle, payload: CommitPayload): Promise<CommitOutcome> {
@@ -136,6 +148,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       const row = this.#statements.authorOf.get(bid, v);
       if (row === undefined || row.author?.equals(author) === true) return;
       this.#statements.setAuthor.run(author, bid, v);
+      this.#roomState.changed();
     });
   }
 
@@ -146,7 +159,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   }
 
   usedBytes(): number {
-    return usedBytes(this.#room);
+    return usedBytes(this.#room, this.#roomState);
   }
 
   close(): void {
@@ -157,12 +170,14 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#db.close();
   }
 
-  #notify(bundle: StoredBundle): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(bundle);
-      } catch {
-        // A listener's failure is its own; the bundle is stored and the others must still hear.
+  #notify(bundles: readonly StoredBundle[]): void {
+    for (const bundle of bundles) {
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(bundle);
+        } catch {
+          // A listener's failure is its own; the bundle is stored and the others must still hear.
+        }
       }
     }
   }

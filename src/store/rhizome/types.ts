@@ -37,6 +37,9 @@ export interface StoredBundle {
   readonly manifest: Buffer;
 }
 
+/** A bundle as listings return it: everything but the signed manifest bytes. */
+export type ListedBundle = Omit<StoredBundle, 'manifest'>;
+
 /** What the service asks the store to keep: the signed bytes plus their parsed columns. */
 export type NewBundle = Omit<StoredBundle, 'rowid' | 'inserttime'>;
 
@@ -95,8 +98,11 @@ export type RoomOutcome =
   | 'evicted';
 
 export type CommitOutcome =
-  /** Stored with a new, higher row id (bundle status NEW). */
-  | { readonly kind: 'new'; readonly bundle: StoredBundle }
+  /**
+   * Stored with a new, higher row id (bundle status NEW). `payloadAdded`: this commit added the
+   * payload to the store (payload status NEW); false when it was held already (STORED) or empty.
+   */
+  | { readonly kind: 'new'; readonly bundle: StoredBundle; readonly payloadAdded: boolean }
   /** The same version was already stored; nothing changed (status SAME). */
   | { readonly kind: 'same'; readonly bundle: StoredBundle }
   /** A newer version is stored; nothing changed (status OLD). `bundle` is the stored one. */
@@ -120,6 +126,8 @@ export interface RhizomeStore {
    * order, again later with its new version and row id).
    */
   list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle>;
+  /** As list(), without the signed manifests: what bundle lists show, read more cheaply. */
+  listColumns(filter: BundleFilter, options: ListOptions): Iterable<ListedBundle>;
   /** The highest row id in use (0 for an empty store). */
   lastRowid(): number;
   /** How many bundles the store holds. */
@@ -141,6 +149,11 @@ export interface RhizomeStore {
    * only trims the store back under its limit. Throws RHIZOME_BUSY (423).
    */
   makeRoom(length: number): RoomOutcome;
+  /**
+   * False when makeRoom() cannot refuse anything at the moment (no database_size, and free space
+   * above min_free_space as last measured): a caller may then skip work done only to call it.
+   */
+  limited(): boolean;
 
   /**
    * Stores a bundle atomically, comparing versions inside the transaction: the payload row (if
