@@ -75,9 +75,11 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
     .action(async () => {
       await withNode(paths(), async (node) => {
         const rows = tableRows(await node.request('GET', '/control/tokens'));
-        io.out('id:name:created:expires:access');
+        // Tab-separated: dates hold colons, and a token name cannot hold a tab (control characters
+        // are refused), so every field splits cleanly.
+        io.out(['id', 'name', 'created', 'expires', 'access'].join('\t'));
         for (const [id, name, created, expires, readOnly] of rows as Array<[string, string, number, number | null, boolean]>) {
-          io.out([id, name, when(created), when(expires), readOnly ? 'read-only' : 'read-write'].join(':'));
+          io.out([id, name, when(created), when(expires), readOnly ? 'read-only' : 'read-write'].join('\t'));
         }
       });
     });

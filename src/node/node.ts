@@ -5,7 +5,7 @@
  * A node serves its API on a TCP listener (unless `tcp` is false, as for one-shot CLI commands)
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
@@ -26,6 +26,7 @@ import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
 import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
@@ -225,9 +226,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       controlSocket: paths.controlSocket,
       startedAt,
     };
-    writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    // The port file last: scripts and tests wait for it, and then read the state file.
-    if (port !== undefined) writeFileSync(paths.portFile, `${port}\n`);
+    // Whole files, renamed into place: `tendril status` and scripts read them while the node
+    // starts. The port file last: scripts and tests wait for it, and then read the state file.
+    for (const file of [paths.stateFile, paths.portFile]) removeStaleTemporaries(file); // a killed node's
+    writeFileAtomic(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    if (port !== undefined) writeFileAtomic(paths.portFile, `${port}\n`, 0o644);
     stops.push(() => {
       for (const file of [paths.stateFile, paths.portFile, paths.controlSocket]) {
         if (existsSync(file)) rmSync(file);

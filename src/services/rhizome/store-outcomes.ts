@@ -28,9 +28,10 @@ export function describeStored(stored: StoredBundle, keyring: KeyringService, st
       try {
         store.setAuthor(stored.bid, stored.version, author);
       } catch (err) {
-        // Recording the author is a courtesy; a store locked by another process must not turn a
-        // read into a failure.
-        if (!isTendrilError(err) || err.code !== 'RHIZOME_BUSY') throw err;
+        // Recording the author is a courtesy; a store locked by another process, or a full disk,
+        // must not turn a read into a failure. It is recorded at a later read.
+        const busy = isTendrilError(err) && err.code === 'RHIZOME_BUSY';
+        if (!busy && (err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
       }
     }
   }
