@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { buildConfig } from '../config/config.js';
 import { readConfigFile } from '../config/file.js';
 import { fail } from '../errors.js';
+import { encodeMultipart } from '../http/multipart.js';
 import { silentLogger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { startNode } from '../node/node.js';
@@ -30,6 +31,13 @@ export interface RequestOptions {
 
 export interface NodeClient {
   request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+}
+
+/** A MeshMS or MeshMB `sendmessage` request: the text as its one `message` part. */
+export function messageForm(text: string): RequestOptions {
+  const boundary = `tendril-${Date.now().toString(36)}`;
+  const body = encodeMultipart([{ name: 'message', contentType: 'text/plain; charset=utf-8', body: text }], boundary);
+  return { headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length }, body };
 }
 
 function queryString(query: RequestOptions['query']): string {

@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import { fail } from '../errors.js';
 import { isHex } from '../formats/hex.js';
-import { encodeMultipart } from '../http/multipart.js';
 import type { InstancePaths } from '../node/instance.js';
-import { expectJson, tableRows, withNode, type NodeClient } from './client.js';
+import { expectJson, messageForm, tableRows, withNode, type NodeClient } from './client.js';
 import { collect, type Io } from './io.js';
 
 const BASE = '/restful/meshmb';
@@ -55,14 +54,9 @@ export function registerMeshmbCommands(program: Command, paths: () => InstancePa
     .description("append a message to the identity's own feed")
     .option(...PIN, collect)
     .action(async (id: string, text: string, opts: { pin?: string[] }) => {
-      const boundary = `tendril-${Date.now().toString(36)}`;
-      const body = encodeMultipart([{ name: 'message', contentType: 'text/plain; charset=utf-8', body: text }], boundary);
       await withNode(paths(), async (node) => {
         await enterPins(node, opts);
-        const reply = await node.request('POST', `${BASE}/${idArg('ID', id)}/sendmessage`, {
-          headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length },
-          body,
-        });
+        const reply = await node.request('POST', `${BASE}/${idArg('ID', id)}/sendmessage`, messageForm(text));
         expectJson(reply, [201]);
       });
     });

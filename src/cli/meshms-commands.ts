@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import { parseSid } from '../crypto/identity.js';
 import { fail } from '../errors.js';
-import { encodeMultipart } from '../http/multipart.js';
 import type { InstancePaths } from '../node/instance.js';
-import { expectJson, tableRows, withNode, type NodeClient } from './client.js';
+import { expectJson, messageForm, tableRows, withNode, type NodeClient } from './client.js';
 import type { Io } from './io.js';
 
 /** A SID argument (64 hex digits or `broadcast`), as the path segment the API takes. */
@@ -33,13 +32,8 @@ export function registerMeshmsCommands(program: Command, paths: () => InstancePa
     .action(async (mySid: string, theirSid: string, text: string) => {
       const my = sidArg(mySid, 'sender');
       const their = sidArg(theirSid, 'recipient');
-      const boundary = `tendril-${Date.now().toString(36)}`;
-      const body = encodeMultipart([{ name: 'message', contentType: 'text/plain; charset=utf-8', body: text }], boundary);
       await withNode(paths(), async (node) => {
-        const reply = await node.request('POST', `/restful/meshms/${my}/${their}/sendmessage`, {
-          headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length },
-          body,
-        });
+        const reply = await node.request('POST', `/restful/meshms/${my}/${their}/sendmessage`, messageForm(text));
         expectJson(reply, [201]);
       });
     });

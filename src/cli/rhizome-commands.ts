@@ -298,17 +298,7 @@ export function registerRhizomeCommands(program: Command, paths: () => InstanceP
 
       const p = paths();
       await withNode(p, async () => {
-        const bar = progress('uploading', size);
-        const b = boundary();
-        let reply: Exchange;
-        let body: Buffer;
-        try {
-          const upload = multipartUpload(parts, b, (n) => bar.tick(n));
-          reply = await exchange(p.controlSocket, 'POST', '/restful/rhizome/insert', upload, { 'Content-Type': `multipart/form-data; boundary=${b}` });
-          body = await readBody(reply.res);
-        } finally {
-          bar.stop();
-        }
+        const { reply, body } = await upload(p.controlSocket, '/restful/rhizome/insert', parts, progress('uploading', size));
         // Success is the signed manifest (spec §3.8.3 step 8); any JSON result is a refusal.
         const ok = reply.status < 300 && reply.headers['content-type'] === MANIFEST_TYPE;
         if (!ok) nodeRefused(reply.status, reply.reason, body);
@@ -368,18 +358,8 @@ export function registerRhizomeCommands(program: Command, paths: () => InstanceP
       if (payloadFile !== undefined) parts.push({ name: 'payload', body: { path: payloadFile, size } });
       const p = paths();
       await withNode(p, async () => {
-        const bar = progress('importing', size);
-        const b = boundary();
-        let reply: Exchange;
-        let body: Buffer;
-        try {
-          const upload = multipartUpload(parts, b, (n) => bar.tick(n));
-          const path = `/restful/rhizome/import${idAndVersion(manifest)}`;
-          reply = await exchange(p.controlSocket, 'POST', path, upload, { 'Content-Type': `multipart/form-data; boundary=${b}` });
-          body = await readBody(reply.res);
-        } finally {
-          bar.stop();
-        }
+        const path = `/restful/rhizome/import${idAndVersion(manifest)}`;
+        const { reply, body } = await upload(p.controlSocket, path, parts, progress('importing', size));
         if (reply.status >= 300) nodeRefused(reply.status, reply.reason, body);
         const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
         for (const [key, value] of Object.entries(json)) io.out(`${key}:${cell(value)}`);
@@ -389,6 +369,18 @@ export function registerRhizomeCommands(program: Command, paths: () => InstanceP
         }
       });
     });
+}
+
+/** POSTs `parts` as a streamed multipart body, ticking `bar` as bytes go out; the whole answer. */
+async function upload(socketPath: string, path: string, parts: StreamPart[], bar: Progress): Promise<{ reply: Exchange; body: Buffer }> {
+  try {
+    const b = boundary();
+    const body = multipartUpload(parts, b, (n) => bar.tick(n));
+    const reply = await exchange(socketPath, 'POST', path, body, { 'Content-Type': `multipart/form-data; boundary=${b}` });
+    return { reply, body: await readBody(reply.res) };
+  } finally {
+    bar.stop();
+  }
 }
 
 function writeManifest(file: string, signed: Buffer): void {

@@ -7,6 +7,7 @@ import { fail, type JsonValue } from '../../errors.js';
 import { toHex } from '../../formats/hex.js';
 import { jsonValue, RenderedRow } from '../json.js';
 import type { BundleFilter } from '../../store/rhizome/types.js';
+import { REPLACED_ATTEMPTS } from '../../services/rhizome/read-current.js';
 import { decodeBundleToken, encodeBundleToken } from '../../services/rhizome/token.js';
 import type { ListRow, RhizomeService } from '../../services/rhizome/types.js';
 import { contentRangeHeader, parseRange, resolveRange, unsatisfiableRangeHeader } from '../range.js';
@@ -251,9 +252,6 @@ export interface RhizomeReadHandlers {
   readonly decrypted: Handler;
 }
 
-/** How often a payload request reads a journal again that was appended to as it was opened. */
-const PAYLOAD_ATTEMPTS = 5;
-
 export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: () => number): RhizomeReadHandlers {
   const feed = new LiveFeed(rhizome);
   const payload = (decrypt: boolean): Handler => (ctx) => {
@@ -261,7 +259,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
     // A journal appended to between reading its manifest and opening its payload is served as
     // stored now. Each retry needs yet another commit to land in that gap of a few statements.
     for (let attempt = 1; ; attempt++) {
-      const answer = servePayload(bid, decrypt, ctx, attempt < PAYLOAD_ATTEMPTS);
+      const answer = servePayload(bid, decrypt, ctx, attempt < REPLACED_ATTEMPTS);
       if (answer !== undefined) return answer;
     }
   };
@@ -271,6 +269,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
     const found = rhizome.manifest(bid);
     if (!found.bundle) return rhizomeResult(found);
     const length = Number(found.bundle.manifest.filesize ?? 0n);
+    // Parsed after the lookup: an unknown bundle is 404 whatever its Range header says.
     // Node joins repeated headers with commas; the reference reads the first Range only.
     const rangeHeader = ctx.req.headersDistinct.range?.[0];
     const range = resolveRange(rangeHeader === undefined ? undefined : parseRange(rangeHeader), length, 'whole');

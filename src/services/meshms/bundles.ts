@@ -126,15 +126,15 @@ export class MeshmsBundles {
     if (cached) return { version, payload: cached };
     // Its key comes from the bundle secret, which only the seed string gives (no author, no BK).
     let read: Awaited<ReturnType<typeof readCurrent>>;
+    let err: unknown;
     try {
       read = await readCurrent(this.rhizome, pair.bid, { secret: pair.secret });
-    } catch (err) {
-      read = undefined;
-      this.log.warn({ err }, 'MeshMS conversation index unreadable');
+    } catch (caught) {
+      err = caught;
     }
     if (read?.bytes === undefined) {
       // An unreadable index is no index, as in the reference: the plys rebuild it.
-      this.log.warn('MeshMS conversation index unreadable; rebuilding it');
+      this.log.warn({ err, reason: read?.reply.outcome.reason }, 'MeshMS conversation index unreadable; rebuilding it');
       this.cache.set(pair.bid, version, Buffer.alloc(0));
       return { version, payload: Buffer.alloc(0) };
     }

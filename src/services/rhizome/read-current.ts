@@ -9,7 +9,8 @@
  */
 import type { BundleView, RhizomeReply, RhizomeService } from './types.js';
 
-const ATTEMPTS = 5;
+/** Reads of a bundle replaced as it was opened, before its absence is taken as final. */
+export const REPLACED_ATTEMPTS = 5;
 
 /** The bundle read, with its bytes, or with the reply that explains why there are none. */
 export type CurrentBundle =
@@ -34,7 +35,7 @@ export async function readCurrent(rhizome: RhizomeService, bid: Buffer, options:
     const view = options.secret ? { ...stored, secret: options.secret } : stored;
     const size = Number(view.manifest.filesize ?? 0n);
     const opened = rhizome.openPayload(view, true, 0, size);
-    if (opened.kind === 'replaced' && attempt < ATTEMPTS) continue;
+    if (opened.kind === 'replaced' && attempt < REPLACED_ATTEMPTS) continue;
     if (opened.kind !== 'payload') return { view, bytes: undefined, reply: opened.reply };
     const chunks: Buffer[] = [];
     for await (const chunk of opened.stream()) chunks.push(chunk as Buffer);
