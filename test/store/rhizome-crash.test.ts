@@ -60,6 +60,12 @@ function checkRawState(storeDir: string): void {
   const db = new Database(join(storeDir, 'rhizome.db'));
   try {
     assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+    if (Number(db.pragma('user_version', { simple: true })) === 0) {
+      // Killed before the schema's transaction committed (an early kill, on a loaded machine
+      // often before the store is open): then there must be no table at all, not half a schema.
+      assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), [], 'no schema, or all of it');
+      return;
+    }
     const missing = db
       .prepare('SELECT count(*) AS n FROM manifests WHERE filesize > 0 AND filehash NOT IN (SELECT hash FROM payloads)')
       .get() as { n: number };
