@@ -22,6 +22,49 @@ export interface ChildNode {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A CLI process being watched: when it exits, and a stop that escalates. */
+export interface Watched {
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  readonly gone: () => boolean;
+  /** SIGTERM, then SIGKILL if it lingers; resolves once it is gone. */
+  readonly stop: () => Promise<void>;
+}
+
+export function watchChild(child: ChildProcess): Watched {
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    exited,
+    gone: () => gone,
+    stop: async () => {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Polls `ready` until it gives a value. Fails, with what the process said (`said()`), if it exits
+ * first, or is still not ready after `timeoutMs` (then it is killed).
+ */
+export async function waitReady<T>(child: ChildProcess, watched: Watched, ready: () => T | undefined, what: string, said: () => string, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = ready();
+    if (value !== undefined) return value;
+    if (watched.gone()) throw new Error(`the ${what} exited before listening: ${said()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the ${what} did not listen in time: ${said()}`);
+    }
+    await sleep(25);
+  }
+}
+
 /**
  * Starts a node in `paths` and waits until it listens (its proc/http_port file appears). A port
  * file left by a node that was killed is removed first, so the one read is this node's.
@@ -49,41 +92,17 @@ export async function spawnNode(
   child.stderr!.on('data', (text: string) => {
     stderr += text;
   });
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let port: number | undefined;
-  while (port === undefined) {
-    if (gone) throw new Error(`the node exited before listening: ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the node did not listen in time: ${stderr}`);
-    }
+  const watched = watchChild(child);
+  const portWritten = (): number | undefined => {
     try {
       const text = readFileSync(paths.portFile, 'utf8');
-      if (text.endsWith('\n')) port = Number.parseInt(text, 10);
+      return text.endsWith('\n') ? Number.parseInt(text, 10) : undefined;
     } catch {
-      // not yet written
+      return undefined; // not yet written
     }
-    if (port === undefined) await sleep(25);
-  }
-  return {
-    child,
-    pid: child.pid!,
-    port,
-    exited,
-    stderr: () => stderr,
-    async stop() {
-      if (gone) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
   };
+  const port = await waitReady(child, watched, portWritten, 'node', () => stderr, options.timeoutMs ?? 20_000);
+  return { child, pid: child.pid!, port, exited: watched.exited, stderr: () => stderr, stop: watched.stop };
 }
 
 /** Resident set size of a process in bytes (VmRSS of /proc/PID/status). */

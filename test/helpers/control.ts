@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
-import type { Reply } from './node.js';
+import { readReply, type Reply } from './node.js';
 
 export interface UnixRequestOptions {
   readonly headers?: Record<string, string | number>;
@@ -21,20 +21,7 @@ export function unixRequest(socketPath: string, method: string, path: string, op
     let answered = false;
     const req = httpRequest({ socketPath, method, path, headers: options.headers, agent: false }, (res) => {
       answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          reason: res.statusMessage ?? '',
-          headers: res.headers,
-          body,
-          text: body.toString('utf8'),
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-        });
-      });
+      readReply(res).then(resolve, reject);
     });
     req.on('error', (err) => {
       if (!answered) reject(err);

@@ -3,8 +3,7 @@
  * that speak HTTP to it as any client would (node:http, or raw bytes over a socket).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +16,7 @@ import { instancePaths, type InstancePaths } from '../../src/node/instance.js';
 import { startNode, type RunningNode } from '../../src/node/node.js';
 import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
 import type { ServerSpec } from '../../src/web/spec.js';
+import { rawExchangeAt } from './control.js';
 
 export const HARRY = 'Basic ' + Buffer.from('harry:potter').toString('base64');
 export const RON = 'Basic ' + Buffer.from('ron:weasley').toString('base64');
@@ -149,41 +149,35 @@ export function request(port: number, method: string, path: string, options: Req
   const auth = options.auth === undefined ? HARRY : options.auth;
   if (auth !== null) headers.Authorization = auth;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          reason: res.statusMessage ?? '',
-          headers: res.headers,
-          body,
-          text: body.toString('utf8'),
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-        });
-      });
-    });
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => void readReply(res).then(resolve, reject));
     req.on('error', reject);
     req.end(options.body);
   });
 }
 
-/** Sends raw bytes and returns everything the server sends back until it closes (or `ms` pass). */
-export function rawExchange(port: number, bytes: Buffer | string, ms = 5000): Promise<Buffer> {
+/** A whole response, read to its end: what every request helper of the tests returns. */
+export function readReply(res: IncomingMessage): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), ms);
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks));
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      resolve({
+        status: res.statusCode ?? 0,
+        reason: res.statusMessage ?? '',
+        headers: res.headers,
+        body,
+        text: body.toString('utf8'),
+        json: <T>() => JSON.parse(body.toString('utf8')) as T,
+      });
     });
-    socket.write(bytes);
   });
+}
+
+/** Sends raw bytes to 127.0.0.1:`port` and returns everything sent back until the server closes (or `ms` pass). */
+export function rawExchange(port: number, bytes: Buffer | string, ms = 5000): Promise<Buffer> {
+  return rawExchangeAt({ host: '127.0.0.1', port }, bytes, ms);
 }
 
 /** The status line and headers of a raw HTTP response. */

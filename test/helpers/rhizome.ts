@@ -33,6 +33,25 @@ export function addParts(p: AddParts): PartSpec[] {
   return parts;
 }
 
+/** The JSON result of a Rhizome request (spec §3.1). */
+export interface RhizomeJson {
+  http_status_code: number;
+  http_status_message: string;
+  rhizome_bundle_status_code?: number;
+  rhizome_bundle_status_message?: string;
+  rhizome_payload_status_code?: number;
+  rhizome_payload_status_message?: string;
+}
+
+/** [bundle status, payload status] from the result headers (undefined when absent). */
+export function statuses(r: Pick<Reply, 'headers'>): [number | undefined, number | undefined] {
+  const code = (name: string): number | undefined => {
+    const v = r.headers[`serval-rhizome-result-${name}-status-code`];
+    return v === undefined ? undefined : Number(v);
+  };
+  return [code('bundle'), code('payload')];
+}
+
 export function postForm(t: TestNode, path: string, parts: readonly PartSpec[], headers: Record<string, string> = {}): Promise<Reply> {
   const body = encodeMultipart(parts, BOUNDARY);
   return t.request('POST', path, {

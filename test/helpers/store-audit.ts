@@ -96,6 +96,12 @@ export async function auditStoreAfterRestart(port: number, storeDir: string, ver
     assert.equal(raw.body.length, b.filesize, `bundle ${bid}: whole payload`);
     assert.equal(sha512Hex(raw.body), b.filehash, `bundle ${bid}: payload intact`);
   }
+  auditStoreFiles(storeDir);
+  return { bundles, maxId: Math.max(0, ...[...bundles.values()].map((b) => b.id)) };
+}
+
+/** The files of a store a node has recovered: tmp/ empty, integrity_check ok, payloads/ exactly the files the database names. */
+export function auditStoreFiles(storeDir: string): void {
   assert.deepEqual(readdirSync(join(storeDir, 'tmp')), [], 'tmp/ is empty');
   const db = new Database(join(storeDir, 'rhizome.db'), { readonly: true });
   try {
@@ -106,7 +112,6 @@ export async function auditStoreAfterRestart(port: number, storeDir: string, ver
   } finally {
     db.close();
   }
-  return { bundles, maxId: Math.max(0, ...[...bundles.values()].map((b) => b.id)) };
 }
 
 /**

@@ -8,8 +8,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { InstancePaths } from '../../src/node/instance.js';
+import { watchChild, waitReady } from './child-node.js';
 import { cliArgs, cliEnv, REPO_ROOT } from './cli.js';
-import type { Reply } from './node.js';
+import { readReply, type Reply } from './node.js';
 
 export interface WebRequestOptions {
   readonly headers?: Record<string, string | number>;
@@ -27,22 +28,7 @@ export function webRequest(url: string, method: string, path: string, options: W
   const tls = target.protocol === 'https:';
   const common = { host: target.hostname, port: target.port, method, path: target.pathname + target.search, headers: options.headers, agent: false as const };
   return new Promise((resolve, reject) => {
-    const onResponse = (res: IncomingMessage): void => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          reason: res.statusMessage ?? '',
-          headers: res.headers,
-          body,
-          text: body.toString('utf8'),
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-        });
-      });
-    };
+    const onResponse = (res: IncomingMessage): void => void readReply(res).then(resolve, reject);
     const req = tls
       ? httpsRequest({ ...common, ca: options.ca, cert: options.cert, key: options.key }, onResponse)
       : httpRequest(common, onResponse);
@@ -89,36 +75,9 @@ export async function spawnWebServer(paths: InstancePaths, args: readonly string
   child.stderr.setEncoding('utf8');
   child.stdout.on('data', (t: string) => (output += t));
   child.stderr.on('data', (t: string) => (output += t));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + timeoutMs;
-  let url: string | undefined;
-  while (url === undefined) {
-    url = BANNER.exec(output)?.[1];
-    if (url !== undefined) break;
-    if (gone) throw new Error(`the web server exited before listening: ${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the web server did not listen in time: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    child,
-    pid: child.pid!,
-    url,
-    port: Number(new URL(url).port),
-    exited,
-    output: () => output,
-    async stop() {
-      if (gone) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const watched = watchChild(child);
+  const url = await waitReady(child, watched, () => BANNER.exec(output)?.[1], 'web server', () => output, timeoutMs);
+  return { child, pid: child.pid!, url, port: Number(new URL(url).port), exited: watched.exited, output: () => output, stop: watched.stop };
 }
 
 /** Polls `probe` every few milliseconds until it returns true; resolves with the time it took. */

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeBundleToken } from '../../src/services/rhizome/token.js';
 import { HARRY, RON, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
-import { append, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities } from '../helpers/rhizome.js';
+import { append, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities, statuses, type RhizomeJson } from '../helpers/rhizome.js';
 import { generatedBytes, generatedPayload, multipartStream, postStream } from '../helpers/rhizome-wire.js';
 
 const ids = referenceIdentities();
@@ -27,24 +27,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Table {
   header: string[];
   rows: unknown[][];
-}
-
-interface RhizomeJson {
-  http_status_code: number;
-  http_status_message: string;
-  rhizome_bundle_status_code?: number;
-  rhizome_bundle_status_message?: string;
-  rhizome_payload_status_code?: number;
-  rhizome_payload_status_message?: string;
-}
-
-/** [bundle status, payload status] from the result headers (undefined when absent). */
-function statuses(r: Reply): [number | undefined, number | undefined] {
-  const code = (name: string): number | undefined => {
-    const v = r.headers[`serval-rhizome-result-${name}-status-code`];
-    return v === undefined ? undefined : Number(v);
-  };
-  return [code('bundle'), code('payload')];
 }
 
 /** Every `Serval-Rhizome-Bundle-*` header agrees with the signed manifest in the body. */

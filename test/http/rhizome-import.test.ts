@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import sodium from 'sodium-native';
 import { HARRY, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
-import { append, bundleVector, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities } from '../helpers/rhizome.js';
+import { append, bundleVector, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities, type RhizomeJson } from '../helpers/rhizome.js';
 import { generatedBytes, generatedPayload, multipartStream, postStream, rawPost, type RawExchange, type StreamPart } from '../helpers/rhizome-wire.js';
 
 const ids = referenceIdentities();
@@ -29,15 +29,6 @@ const sha512 = (...parts: Array<Buffer | string>): Buffer => {
   return h.digest();
 };
 const hex = (b: Buffer): string => b.toString('hex').toUpperCase();
-
-interface RhizomeJson {
-  http_status_code: number;
-  http_status_message: string;
-  rhizome_bundle_status_code?: number;
-  rhizome_bundle_status_message?: string;
-  rhizome_payload_status_code?: number;
-  rhizome_payload_status_message?: string;
-}
 
 const json = (r: RawExchange): RhizomeJson => JSON.parse(r.body.toString('utf8')) as RhizomeJson;
 

@@ -7,29 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type Reply, type TestNode } from '../helpers/node.js';
-import { append, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities } from '../helpers/rhizome.js';
+import { append, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities, statuses, type RhizomeJson } from '../helpers/rhizome.js';
 
 const ids = referenceIdentities();
 const BOB = ids.bob!.sid;
 const CAROL = ids.carol!.sid;
-
-interface RhizomeJson {
-  http_status_code: number;
-  http_status_message: string;
-  rhizome_bundle_status_code?: number;
-  rhizome_bundle_status_message?: string;
-  rhizome_payload_status_code?: number;
-  rhizome_payload_status_message?: string;
-}
-
-/** [bundle status, payload status] from the result headers (undefined when absent). */
-function statuses(r: Reply): [number | undefined, number | undefined] {
-  const code = (name: string): number | undefined => {
-    const v = r.headers[`serval-rhizome-result-${name}-status-code`];
-    return v === undefined ? undefined : Number(v);
-  };
-  return [code('bundle'), code('payload')];
-}
 
 void describe('insert outcomes, each status of spec §3.8', () => {
   let t: TestNode;

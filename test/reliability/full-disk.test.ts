@@ -25,13 +25,13 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { formatConfigText } from '../../src/config/file.js';
 import { bundleKeyPairFromSecret, signManifest } from '../../src/crypto/bundle-keys.js';
 import { Manifest, serializeManifestText } from '../../src/formats/manifest.js';
 import { encodeMultipart, type PartSpec } from '../../src/http/multipart.js';
 import { instancePaths, type InstancePaths } from '../../src/node/instance.js';
 import { spawnNode, type ChildNode as SpawnedNode } from '../helpers/child-node.js';
+import { auditStoreFiles } from '../helpers/store-audit.js';
 import { cliEnv, REPO_ROOT } from '../helpers/cli.js';
 import { request, TEST_USERS, type Reply, type RequestOptions } from '../helpers/node.js';
 import { addParts, manifestFields, manifestText, MANIFEST_TYPE } from '../helpers/rhizome.js';
@@ -255,18 +255,8 @@ async function checkBundles(port: number, ledger: Ledger): Promise<void> {
 
 /** The stopped node's files: a sound database, nothing temporary, no payload file nobody names. */
 function checkFiles(paths: InstancePaths): void {
-  const store = paths.storeDir;
-  assert.deepEqual(readdirSync(join(store, 'tmp')), [], 'tmp/ is empty');
   assert.deepEqual(readdirSync(paths.root).filter((f) => f.includes('.tmp-')), [], 'no temporary keyring or token file');
-  const db = new Database(join(store, 'rhizome.db'), { readonly: true });
-  try {
-    assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-    const named = (db.prepare('SELECT hash FROM payloads WHERE data IS NULL').all() as Array<{ hash: Buffer }>).map((r) => r.hash.toString('hex'));
-    const files = readdirSync(join(store, 'payloads')).flatMap((d) => readdirSync(join(store, 'payloads', d)));
-    assert.deepEqual(files.sort(), named.sort(), 'payloads/ holds exactly the files the database names');
-  } finally {
-    db.close();
-  }
+  auditStoreFiles(paths.storeDir);
 }
 
 describe('a node whose disk fills up', () => {
