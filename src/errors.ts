@@ -92,6 +92,14 @@ export const CATALOGUE = {
   // The store's files are damaged beyond what start-up recovery repairs.
   RHIZOME_STORE_CORRUPT: { status: 500, message: 'Rhizome store is corrupt' },
 
+  // A shared database (rhizome.store.backend=postgres): store, keyring and tokens live there.
+  // Not reachable now (the node keeps running and uses it again once it answers).
+  DATABASE_UNAVAILABLE: { status: 503, message: 'Database unavailable' },
+  // Not reachable at start-up: the message names the host and database, never a password.
+  DATABASE_CONNECT_FAILED: { status: 503, message: (why: string) => `Cannot reach the database: ${why}` },
+  // Made by a newer Tendril: this one does not know its schema and will not touch it.
+  DATABASE_SCHEMA_NEWER: { status: 500, message: (why: string) => `Database schema is newer than this Tendril: ${why}` },
+
   // API tokens
   TOKENS_NOT_FOUND: { status: 404, message: 'Token not found' },
   TOKENS_INVALID_NAME: { status: 400, message: 'Invalid token name' },

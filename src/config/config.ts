@@ -25,6 +25,11 @@ export interface Config {
     readonly minFreeSpace: bigint;
     readonly maxBlobSize: number;
     readonly reliableClock: boolean;
+    readonly store: {
+      readonly backend: 'sqlite' | 'postgres';
+      /** rhizome.store.url: the postgres backend's database (never with a password). */
+      readonly url: string | undefined;
+    };
   };
   readonly web: {
     /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
@@ -73,6 +78,11 @@ export function buildConfig(entries: ConfigEntries): Config {
   }
 
   const databaseSize = entries.get('rhizome.database_size');
+  const backend = get('rhizome.store.backend').trim() === 'postgres' ? 'postgres' : 'sqlite';
+  const storeUrl = entries.get('rhizome.store.url')?.trim();
+  if (backend === 'postgres' && storeUrl === undefined) {
+    fail('CONFIG_INVALID_VALUE', { arg: 'rhizome.store.url: the postgres backend needs a database URL' });
+  }
   return deepFreeze<Config>({
     api: {
       restful: {
@@ -89,6 +99,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       minFreeSpace: parseScaled(get('rhizome.min_free_space')),
       maxBlobSize: Number(parseScaled(get('rhizome.max_blob_size'))),
       reliableClock: parseBoolean(get('rhizome.reliable_clock')),
+      store: { backend, url: storeUrl },
     },
     web: { commands: entries.get('web.commands') },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },

@@ -3,7 +3,7 @@
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
 import { parseCommands } from '../web/spec.js';
-import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
+import { parseBoolean, parseChoice, parseDatabaseUrl, parseInterval, parsePort, parseScaled } from './values.js';
 
 export interface KeySpec {
   /** The key, with `*` standing for a user-chosen name segment. */
@@ -80,6 +80,19 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'Payloads up to this size are kept inside the database; larger ones are files.',
     validate: (t) => parseScaled(t, 2n ** 32n - 1n),
     default: '128K',
+  },
+  {
+    key: 'rhizome.store.backend',
+    doc: 'Where the Rhizome store lives: sqlite (files in the instance directory) or postgres (a PostgreSQL database, rhizome.store.url, that several nodes may share together with their keyring and API tokens).',
+    validate: parseChoice(['sqlite', 'postgres']),
+    default: 'sqlite',
+  },
+  {
+    key: 'rhizome.store.url',
+    doc: 'The PostgreSQL database of the postgres backend: postgres://USER@HOST[:PORT]/DATABASE[?host=SOCKET_DIR&sslmode=…]. No password here: it comes from PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass), as libpq reads them.',
+    validate: (t) => {
+      parseDatabaseUrl(t);
+    },
   },
   {
     key: 'rhizome.reliable_clock',

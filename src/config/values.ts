@@ -88,3 +88,24 @@ export function parseChoice<T extends string>(choices: readonly T[]): (text: str
     return found;
   };
 }
+
+/**
+ * A PostgreSQL URL (postgres:// or postgresql://) without a password: the password stays out of
+ * tendril.conf, `config list` and every log, and comes from PGPASSWORD or a password file, as
+ * libpq reads it. Returns the URL as given.
+ */
+export function parseDatabaseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new Error('expected a URL such as postgres://tendril@localhost/tendril');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error('expected a postgres:// URL');
+  if (url.password !== '' || url.searchParams.has('password')) {
+    throw new Error('a password does not belong in the URL: set PGPASSWORD or use a password file (PGPASSFILE, ~/.pgpass)');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) throw new Error('the URL names no host (postgres://USER@HOST/DATABASE)');
+  if (url.pathname.length <= 1) throw new Error('the URL names no database (postgres://USER@HOST/DATABASE)');
+  return text.trim();
+}

@@ -85,7 +85,7 @@ export const SCHEMAS: Json = {
       },
       node: {
         type: 'object',
-        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay'],
+        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay', 'store'],
         properties: {
           version: { type: 'string' },
           instance: { type: 'string', description: 'The instance directory' },
@@ -93,6 +93,17 @@ export const SCHEMAS: Json = {
           bundles: { type: 'integer', minimum: 0 },
           store_bytes: { type: 'integer', minimum: 0 },
           unlocked_identities: { type: 'integer', minimum: 0 },
+          store: {
+            type: 'object',
+            description: "The Rhizome store's backend (rhizome.store.backend) and its health",
+            required: ['backend', 'location', 'connected', 'database_bytes'],
+            properties: {
+              backend: { type: 'string', enum: ['sqlite', 'postgres'] },
+              location: { type: 'string', description: 'The store directory (sqlite), or host:port/database (postgres; never a password)' },
+              connected: { type: 'boolean', description: 'False while the database cannot be reached (requests that need it answer 503)' },
+              database_bytes: { ...nullable('integer'), description: 'Size of the database file (sqlite) or of the database (pg_database_size)' },
+            },
+          },
           web_servers: {
             type: 'array',
             description: "The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes",

@@ -27,6 +27,9 @@ import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
+import { openDatabase, type Database } from '../store/postgres/database.js';
+import { databaseKeyringStorage } from '../store/postgres/keyring.js';
+import { databaseTokenStorage } from '../store/postgres/tokens.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
 import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
@@ -95,19 +98,28 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   try {
+    // rhizome.store.backend=postgres: the store, the keyring and the tokens live in one shared
+    // database, so that several nodes pointed at it serve the same bundles and identities.
+    const database = await openSharedDatabase(config(), log);
+    if (database) stops.push(() => database.close());
     const keyring = await openKeyring({
       path: paths.keyringFile,
+      storage: database && databaseKeyringStorage(database),
       kdf: options.pinKeyParams ?? DEFAULT_PIN_KEY_PARAMS,
       log: log.child({ service: 'keyring' }),
       owner: true,
     });
-    const store = await openRhizomeStore({
+    stops.push(() => keyring.stop());
+    const limits = {
       dir: paths.storeDir,
       databaseSize: config().rhizome.databaseSize,
       minFreeSpace: config().rhizome.minFreeSpace,
       maxBlobSize: config().rhizome.maxBlobSize,
       freeSpaceOverride: options.freeSpaceOverride,
-    });
+    };
+    const store = await openRhizomeStore(
+      database ? { ...limits, backend: 'postgres', database, log: log.child({ service: 'rhizome-store' }) } : limits,
+    );
     stops.push(() => store.close());
     const rhizome = createRhizomeService({ store, keyring, log: log.child({ service: 'rhizome' }) });
     const meshmb = createMeshmbService({
@@ -122,7 +134,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'meshms' }),
       reliableClock: () => config().rhizome.reliableClock,
     });
-    const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
+    const tokens = await openTokens({
+      path: paths.tokensFile,
+      storage: database && databaseTokenStorage(database),
+      log: log.child({ service: 'tokens' }),
+    });
+    stops.push(() => tokens.stop());
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
       tokenAuthenticator((token) => tokens.check(token)),
@@ -142,7 +159,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
     const nodeFacts = async (): Promise<NodeFacts> => {
-      const { bundles, bytes } = await rhizome.stats();
+      const [{ bundles, bytes }, store] = await Promise.all([rhizome.stats(), rhizome.facts()]);
       const recent = [...dedicated].filter(([, d]) => Date.now() - d.seen < 300_000);
       return {
         version: VERSION,
@@ -151,6 +168,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         bundles,
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
+        store,
         webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
         eventLoopDelay: eventLoop.delay(),
       };
@@ -242,4 +260,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await stop();
     throw err;
   }
+}
+
+/** The shared database of rhizome.store.backend=postgres, or undefined for the SQLite store. */
+async function openSharedDatabase(config: Config, log: Logger): Promise<Database | undefined> {
+  const { backend, url } = config.rhizome.store;
+  if (backend !== 'postgres' || url === undefined) return undefined;
+  return openDatabase({ url, log: log.child({ service: 'database' }) });
 }

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import sodium from 'sodium-native';
 import { fail } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
+import type { KeyringStorage } from './keyring-storage.js';
 
 export interface StoredKeypair {
   readonly type: number;
@@ -108,6 +109,29 @@ export function readKeyringFile(path: string): KeyringFile | undefined {
 
 export function writeKeyringFile(path: string, file: KeyringFile): void {
   writeFileAtomic(path, encodeKeyringFile(file), 0o600);
+}
+
+/** The keyring file as a KeyringStorage: one owner, so nothing to watch. */
+export function fileKeyringStorage(path: string): KeyringStorage {
+  let header: KeyringFile | undefined;
+  return {
+    // eslint-disable-next-line @typescript-eslint/require-await -- a local file answers at once
+    async load(kdf) {
+      let file = readKeyringFile(path);
+      if (!file) {
+        file = newKeyringFile(kdf);
+        writeKeyringFile(path, file);
+      }
+      header = file;
+      return file;
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await -- a local file answers at once
+    async save(change) {
+      if (header === undefined) throw new Error('keyring file not loaded');
+      writeKeyringFile(path, { ...header, slots: [...change.slots] });
+    },
+    watch: () => Promise.resolve(() => Promise.resolve()), // one owner: nothing to watch
+  };
 }
 
 export function encodeSlotPlaintext(keypairs: readonly StoredKeypair[]): Buffer {

@@ -44,6 +44,13 @@ export interface Reply {
  */
 export const TEST_FRONT: 'embedded' | 'dedicated' = process.env.TENDRIL_TEST_FRONT === 'dedicated' ? 'dedicated' : 'embedded';
 
+/**
+ * Which store test nodes use: SQLite in their instance directory (the default), or a database
+ * of their own on the run's private PostgreSQL server (`TENDRIL_TEST_STORE=postgres`, see
+ * test/helpers/postgres.ts). scripts/test.sh runs the API suite on both.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TENDRIL_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
 export interface TestNode {
   readonly node: RunningNode;
   /** The port tests talk to: the node's own server, or the dedicated one in front of it. */
@@ -97,7 +104,16 @@ export async function startTestNode(
 ): Promise<TestNode> {
   const paths = options.paths ?? makeInstance(options.config);
   const { readConfigFile } = await import('../../src/config/file.js');
-  const config: Config = buildConfig(readConfigFile(paths.configFile));
+  let entries = readConfigFile(paths.configFile);
+  let database: { drop(): Promise<void> } | undefined;
+  if (TEST_STORE === 'postgres' && !entries.has('rhizome.store.backend')) {
+    const { createTestDatabase } = await import('./postgres.js');
+    const created = await createTestDatabase();
+    database = created;
+    entries = new Map([...entries, ['rhizome.store.url', created.url], ['rhizome.store.backend', 'postgres']]);
+    writeFileSync(paths.configFile, formatConfigText(entries));
+  }
+  const config: Config = buildConfig(entries);
   const logs: string[] = [];
   const log = options.logger ?? captureLogger(logs);
   const node = await startNode({
@@ -139,6 +155,7 @@ export async function startTestNode(
     stop,
     async destroy() {
       await stop();
+      await database?.drop();
       rmSync(paths.root, { recursive: true, force: true });
     },
   };

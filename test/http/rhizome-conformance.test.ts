@@ -7,13 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, unlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { decodeBundleToken } from '../../src/services/rhizome/token.js';
 import { HARRY, RON, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
+import { inspectStore, noPendingUploads } from '../helpers/store-inspect.js';
 import { append, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities, statuses, type RhizomeJson } from '../helpers/rhizome.js';
 import { generatedBytes, generatedPayload, multipartStream, postStream } from '../helpers/rhizome-wire.js';
 
@@ -265,13 +263,11 @@ void describe('rhizomerestful: manifests and payloads (spec §8.2)', () => {
     const small = await insert(t, { author: BOB, manifest: 'name=lost-row\ncrypt=1\n', payload: 'tiny lost payload' });
     const bigF = manifestFields(big.body);
     const smallF = manifestFields(small.body);
-    const hex = bigF.get('filehash')!.toLowerCase();
-    unlinkSync(join(t.paths.storeDir, 'payloads', hex.slice(0, 2), hex));
-    const db = new Database(join(t.paths.storeDir, 'rhizome.db'));
+    const store = inspectStore(t.paths);
     try {
-      assert.equal(db.prepare('DELETE FROM payloads WHERE hash = ?').run(Buffer.from(smallF.get('filehash')!, 'hex')).changes, 1);
+      for (const f of [bigF, smallF]) await store.losePayload(Buffer.from(f.get('filehash')!, 'hex'));
     } finally {
-      db.close();
+      await store.close();
     }
     for (const f of [bigF, smallF]) {
       for (const which of ['raw.bin', 'decrypted.bin']) {
@@ -418,10 +414,9 @@ void describe('rhizomerestful: insert (spec §8.2)', () => {
   });
 
   void it('RhizomeInsertEmpty: an empty payload is bundle 0 / payload 0, stored without a payload', async () => {
-    const db = new Database(join(t.paths.storeDir, 'rhizome.db'), { readonly: true });
-    const payloadRows = (): number => Number((db.prepare('SELECT count(*) AS n FROM payloads').get() as { n: number }).n);
+    const store = inspectStore(t.paths);
     try {
-      const rowsBefore = payloadRows();
+      const rowsBefore = await store.payloadCount();
       const r = await insert(t, { manifest: '', payload: '', filename: 'lucky' });
       assert.equal(r.status, 201, r.text);
       assert.deepEqual(statuses(r), [0, 0]);
@@ -431,13 +426,13 @@ void describe('rhizomerestful: insert (spec §8.2)', () => {
       assert.equal(f.get('filesize'), '0');
       assert.equal(f.has('filehash'), false);
       assert.equal(r.headers['serval-rhizome-bundle-filehash'], undefined);
-      assert.equal(payloadRows(), rowsBefore, 'no payload row');
+      assert.equal(await store.payloadCount(), rowsBefore, 'no payload row');
       const raw = await t.request('GET', `/restful/rhizome/${f.get('id')}/raw.bin`);
       assert.equal(raw.status, 200);
       assert.equal(raw.body.length, 0);
       assert.equal(raw.headers['content-length'], '0');
     } finally {
-      db.close();
+      await store.close();
     }
   });
 
@@ -456,11 +451,11 @@ void describe('rhizomerestful: insert (spec §8.2)', () => {
     assert.deepEqual(rhm.body, r.body, 'the stored manifest is the response');
     // The old payload went with the old version.
     const hex = manifestFields(first.body).get('filehash')!;
-    const db = new Database(join(t.paths.storeDir, 'rhizome.db'), { readonly: true });
+    const store = inspectStore(t.paths);
     try {
-      assert.equal(db.prepare('SELECT 1 FROM payloads WHERE hash = ?').get(Buffer.from(hex, 'hex')), undefined);
+      assert.equal(await store.holds(Buffer.from(hex, 'hex')), false);
     } finally {
-      db.close();
+      await store.close();
     }
   });
 
@@ -529,6 +524,6 @@ void describe('rhizomerestful: insert (spec §8.2)', () => {
     assert.equal(raw.status, 200);
     assert.equal(raw.body.length, SIZE);
     assert.equal(sha512(raw.body), expected);
-    assert.deepEqual(readdirSync(join(t.paths.storeDir, 'tmp')), []);
+    await noPendingUploads(t);
   });
 });

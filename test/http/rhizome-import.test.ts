@@ -9,14 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import sodium from 'sodium-native';
 import { HARRY, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
+import { inspectStore, noPendingUploads } from '../helpers/store-inspect.js';
 import { append, bundleVector, insert, loadReferenceIdentities, manifestFields, MANIFEST_TYPE, referenceIdentities, type RhizomeJson } from '../helpers/rhizome.js';
 import { generatedBytes, generatedPayload, multipartStream, postStream, rawPost, type RawExchange, type StreamPart } from '../helpers/rhizome-wire.js';
 
@@ -162,7 +160,7 @@ void describe('import over the wire (spec §3.10)', () => {
     }
     assert.equal(length, SIZE);
     assert.equal(hex(hash.digest()), f.get('filehash'));
-    assert.deepEqual(readdirSync(join(target.paths.storeDir, 'tmp')), []);
+    await noPendingUploads(target);
   });
 });
 
@@ -182,11 +180,9 @@ void describe('journals sharing payloads (spec §3.9)', () => {
       const both = Buffer.concat([file1, file2]);
       assert.equal((await insert(t, { author: BOB, manifest: `name=one${size}\n`, payload: file1 })).status, 201);
       assert.equal((await insert(t, { author: BOB, manifest: `name=both${size}\n`, payload: both })).status, 201);
-      const db = new Database(join(t.paths.storeDir, 'rhizome.db'), { readonly: true });
-      const blobs = (): number => Number((db.prepare('SELECT count(*) AS n FROM payloads').get() as { n: bigint }).n);
-      const files = (): number => readdirSync(join(t.paths.storeDir, 'payloads')).reduce((n, d) => n + readdirSync(join(t.paths.storeDir, 'payloads', d)).length, 0);
+      const store = inspectStore(t.paths);
       try {
-        const [blobsBefore, filesBefore] = [blobs(), files()];
+        const [blobsBefore, filesBefore] = [await store.payloadCount(), await store.largePayloadCount()];
         const first = await append(t, { author: BOB, manifest: `name=shared${size}\n`, payload: file1 });
         assert.equal(first.status, 201, first.text);
         assert.equal(first.headers['serval-rhizome-result-payload-status-code'], '2');
@@ -198,14 +194,14 @@ void describe('journals sharing payloads (spec §3.9)', () => {
         assert.equal(second.headers['serval-rhizome-bundle-filehash'], hex(sha512(both)));
         assert.equal(second.headers['serval-rhizome-bundle-filesize'], String(both.length));
         assert.equal(second.headers['serval-rhizome-bundle-version'], String(both.length));
-        assert.equal(blobs(), blobsBefore, 'no new payload rows');
-        assert.equal(files(), filesBefore, 'no new payload files');
+        assert.equal(await store.payloadCount(), blobsBefore, 'no new payload rows');
+        assert.equal(await store.largePayloadCount(), filesBefore, 'no new payload files');
         assert.deepEqual((await t.request('GET', `/restful/rhizome/${bid}/raw.bin`)).body, both);
       } finally {
-        db.close();
+        await store.close();
       }
     }
-    assert.deepEqual(readdirSync(join(t.paths.storeDir, 'tmp')), []);
+    await noPendingUploads(t);
   });
 });
 
@@ -358,7 +354,7 @@ void describe('import refusals and request-level errors (spec §3.10, §3.11)', 
     }
     const listed = await target.request('GET', '/restful/rhizome/bundlelist.json');
     assert.equal(listed.json<{ rows: unknown[] }>().rows.length, 0, 'nothing imported');
-    assert.deepEqual(readdirSync(join(target.paths.storeDir, 'tmp')), []);
+    await noPendingUploads(target);
     // Tendril imports a zero-length bundle with no payload part (the reference cannot).
     const ok = await post(importParts(empty.body));
     assert.equal(ok.status, 201);

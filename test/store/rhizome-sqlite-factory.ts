@@ -42,9 +42,6 @@ export const sqliteFactory: StoreFactory = {
         if (row.data === null) writeFileSync(filePath(hex), bytes);
         else withDb((db) => db.prepare('UPDATE payloads SET data = ? WHERE hash = ?').run(bytes, hash));
       },
-      async dropPayload(hash) {
-        withDb((db) => db.prepare('DELETE FROM payloads WHERE hash = ?').run(hash));
-      },
       async cleanup() {
         cleanup();
       },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isTendrilError } from '../../src/errors.js';
-import { drain, insert, openTestStore, payloadFiles, readAll, tempDir } from './rhizome-helpers.js';
+import { drain, insert, makeBundle, openTestStore, payloadFiles, readAll, sha512, tempDir } from './rhizome-helpers.js';
 
 const K = 1000;
 
@@ -54,6 +54,31 @@ describe('Rhizome store (sqlite): payloads inline and in files', () => {
       const truncated = await drain((await store.readPayload(bundle.filehash!, 100_000, 160_000))!);
       assert.ok(isTendrilError(truncated.error) && truncated.error.code === 'RHIZOME_STORE_CORRUPT');
     } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+});
+
+describe('Rhizome store (sqlite): group commit', () => {
+  it('a commit that fails inside the group is rolled back alone', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await openTestStore(dir);
+    const raw = new Database(join(dir, 'rhizome', 'rhizome.db'));
+    try {
+      const bid = randomBytes(32);
+      await insert(store, { bid, version: 1n });
+      const payload = randomBytes(3000);
+      await insert(store, { payload });
+      const doomed = store.commit(makeBundle({ bid, version: 2n, payload }), { kind: 'stored', hash: sha512(payload) });
+      const bystander = store.commit(makeBundle(), { kind: 'empty' });
+      // Before the group runs, the payload disappears behind the store's back.
+      raw.prepare('DELETE FROM payloads WHERE hash = ?').run(sha512(payload));
+      await assert.rejects(doomed, /no longer held/);
+      assert.equal((await bystander).kind, 'new');
+      assert.equal((await store.get(bid))!.version, 1n, 'the replaced version is back');
+    } finally {
+      raw.close();
       await store.close();
       cleanup();
     }

@@ -4,6 +4,7 @@
  */
 import type { EventLoopDelay } from '../../services/system/event-loop.js';
 import type { HostFacts } from '../../services/system/host.js';
+import type { StoreFacts } from '../../store/rhizome/types.js';
 import { jsonResult, type Handler } from '../types.js';
 
 export interface NodeFacts {
@@ -13,6 +14,7 @@ export interface NodeFacts {
   readonly bundles: number;
   readonly storeBytes: number;
   readonly unlockedIdentities: number;
+  readonly store: StoreFacts;
   readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean }>;
   readonly eventLoopDelay: EventLoopDelay;
 }
@@ -48,6 +50,12 @@ export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFac
           bundles: n.bundles,
           store_bytes: n.storeBytes,
           unlocked_identities: n.unlockedIdentities,
+          store: {
+            backend: n.store.backend,
+            location: n.store.location,
+            connected: n.store.connected,
+            database_bytes: n.store.databaseBytes ?? null,
+          },
           web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated })),
           event_loop_delay: {
             window_seconds: n.eventLoopDelay.windowSeconds,

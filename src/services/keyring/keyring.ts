@@ -1,14 +1,18 @@
 /**
- * The keyring: identities sealed in slots of the keyring file (src/store/keyring-file.ts), of which
- * the unlocked ones are held in memory (spec §2.1).
+ * The keyring: identities sealed in slots (src/store/keyring-file.ts), kept in the keyring file or
+ * in a cluster's shared database (src/store/keyring-storage.ts), of which the unlocked ones are
+ * held in memory (spec §2.1).
  *
  * Unlocking works per PIN: the PIN's key is derived once with the memory-hard KDF and then tried
  * on every locked slot. Keys of PINs that opened something are cached (under an HMAC of the PIN,
  * never the PIN itself) so clients that send `pin` on every request pay for the KDF once; locking
  * an identity forgets its PIN's key, so unlocking again costs a derivation as it should.
  *
- * Every change is written to the file atomically before memory changes, one change at a time, so
- * a failed or interrupted write leaves both the file and the running node as they were.
+ * Every change is written to storage before memory changes, one change at a time, so a failed or
+ * interrupted write leaves both the storage and the running node as they were. When another node
+ * of a cluster changes the shared slots, the list is read again: slots still there keep their
+ * state, new ones are tried with the PIN keys this node knows (so a PIN-less identity made on
+ * another node is unlocked here at once), and removed ones go.
  */
 import { createHmac } from 'node:crypto';
 import { fail, isTendrilError, type ErrorCode } from '../../errors.js';
@@ -22,15 +26,14 @@ import { removeStaleTemporaries } from '../../store/atomic-file.js';
 import {
   decodeSlotPlaintext,
   encodeSlotPlaintext,
-  newKeyringFile,
+  fileKeyringStorage,
   openSlot,
-  readKeyringFile,
   sealSlot,
-  writeKeyringFile,
   type KdfParams,
   type KeyringFile,
   type StoredKeypair,
 } from '../../store/keyring-file.js';
+import type { KeyringStorage, SlotChange } from '../../store/keyring-storage.js';
 import { fromDumpIdentity, identityFromKeypairs, toDumpIdentity } from './keypairs.js';
 import type { Identity, IdentityChanges, KeyringService, NewIdentity } from './types.js';
 import { checkDid, checkName } from './validate.js';
@@ -51,7 +54,9 @@ interface Slot {
 }
 
 export interface KeyringOptions {
-  readonly path: string;
+  /** The keyring file, unless `storage` says where the keyring lives. */
+  readonly path?: string;
+  readonly storage?: KeyringStorage;
   readonly kdf: KdfParams;
   readonly log: Logger;
   /** True when this process owns the file and may clean up after writers that were killed. */
@@ -62,7 +67,7 @@ function sidKey(sid: Buffer | string): string {
   return typeof sid === 'string' ? sid.toUpperCase() : toHex(sid);
 }
 
-class FileKeyring implements KeyringService {
+class Keyring implements KeyringService {
   private slots: Slot[];
   private readonly pinKeys = new Map<string, Buffer>();
   private readonly hmacKey = randomBytes(32);
@@ -70,11 +75,29 @@ class FileKeyring implements KeyringService {
   private listed: readonly Identity[] | undefined;
 
   constructor(
-    private readonly path: string,
+    private readonly storage: KeyringStorage,
     private readonly file: KeyringFile,
     private readonly log: Logger,
   ) {
     this.slots = file.slots.map((sealed) => ({ sealed }));
+  }
+
+  /** The stored slots changed elsewhere: keep what is still there, try known PINs on the rest. */
+  reload(sealed: readonly Buffer[]): Promise<void> {
+    return this.exclusive(() => {
+      const known = new Map(this.slots.map((slot) => [slot.sealed.toString('base64'), slot]));
+      const fresh: Slot[] = [];
+      this.setSlots(
+        sealed.map((bytes) => {
+          const slot = known.get(bytes.toString('base64'));
+          if (slot) return slot;
+          fresh.push({ sealed: bytes });
+          return fresh.at(-1)!;
+        }),
+      );
+      // Only new slots: one this node locked on purpose stays locked.
+      for (const [pinId, key] of this.pinKeys) this.scan(key, pinId, fresh);
+    });
   }
 
   private setSlots(slots: Slot[]): void {
@@ -97,10 +120,12 @@ class FileKeyring implements KeyringService {
     return run;
   }
 
-  private persist(slots: readonly Slot[], code: ErrorCode): void {
+  private async persist(slots: readonly Slot[], code: ErrorCode, change: Omit<SlotChange, 'slots'>): Promise<void> {
     try {
-      writeKeyringFile(this.path, { ...this.file, slots: slots.map((s) => s.sealed) });
+      await this.storage.save({ slots: slots.map((s) => s.sealed), ...change });
     } catch (err) {
+      // A database that cannot be reached is 503 as such: the keyring will work again.
+      if (isTendrilError(err) && err.code === 'DATABASE_UNAVAILABLE') throw err;
       this.log.error({ err }, 'keyring write failed');
       fail(code, { cause: err });
     }
@@ -119,9 +144,9 @@ class FileKeyring implements KeyringService {
   }
 
   /** Opens every locked slot that `key` opens; returns how many it opened. */
-  scan(key: Buffer, pinId: string): number {
+  scan(key: Buffer, pinId: string, slots: readonly Slot[] = this.slots): number {
     let opened = 0;
-    for (const slot of this.slots) {
+    for (const slot of slots) {
       if (slot.unlocked) continue;
       const plain = openSlot(slot.sealed, key);
       if (!plain) continue;
@@ -185,7 +210,7 @@ class FileKeyring implements KeyringService {
       }
       const slot = this.seal(keypairs, key, this.pinId(pin));
       const slots = [...this.slots, slot];
-      this.persist(slots, 'KEYRING_STORE_FAILED');
+      await this.persist(slots, 'KEYRING_STORE_FAILED', { added: [slot.sealed], removed: [], replaced: [] });
       this.setSlots(slots);
       this.pinKeys.set(slot.unlocked!.pinId, key);
       return slot.unlocked!.identity;
@@ -195,7 +220,7 @@ class FileKeyring implements KeyringService {
   update(sid: Buffer | string, changes: IdentityChanges): Promise<Identity> {
     if (changes.did !== undefined) checkDid(changes.did);
     if (changes.name !== undefined) checkName(changes.name);
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       const slot = this.slotOf(sid);
       const { keypairs, key, pinId } = slot.unlocked!;
       const record = keypairs.find((kp) => kp.type === KEY_TYPE.DID);
@@ -207,17 +232,17 @@ class FileKeyring implements KeyringService {
       });
       const replacement = this.seal(next, key, pinId);
       const slots = this.slots.map((s) => (s === slot ? replacement : s));
-      this.persist(slots, 'KEYRING_STORE_FAILED');
+      await this.persist(slots, 'KEYRING_STORE_FAILED', { added: [], removed: [], replaced: [[slot.sealed, replacement.sealed]] });
       this.setSlots(slots);
       return replacement.unlocked!.identity;
     });
   }
 
   remove(sid: Buffer | string): Promise<Identity> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       const slot = this.slotOf(sid);
       const slots = this.slots.filter((s) => s !== slot);
-      this.persist(slots, 'KEYRING_ERASE_FAILED');
+      await this.persist(slots, 'KEYRING_ERASE_FAILED', { added: [], removed: [slot.sealed], replaced: [] });
       this.setSlots(slots);
       return slot.unlocked!.identity;
     });
@@ -250,7 +275,7 @@ class FileKeyring implements KeyringService {
       }
       if (this.slots.length + added.length > MAX_IDENTITIES) fail('KEYRING_CREATE_FAILED');
       const slots = [...this.slots, ...added];
-      this.persist(slots, 'KEYRING_STORE_FAILED');
+      await this.persist(slots, 'KEYRING_STORE_FAILED', { added: added.map((s) => s.sealed), removed: [], replaced: [] });
       this.setSlots(slots);
       return added.map((s) => s.unlocked!.identity);
     });
@@ -261,23 +286,32 @@ class FileKeyring implements KeyringService {
   }
 }
 
+/** A keyring that follows changes other nodes make to its storage until stop() is called. */
+export interface OpenKeyring extends KeyringService {
+  stop(): Promise<void>;
+}
+
 /**
- * Opens (creating if absent) the keyring file at `options.path` and unlocks every identity that
- * has no PIN.
+ * Opens (creating if absent) the keyring — the file at `options.path`, or `options.storage` — and
+ * unlocks every identity that has no PIN.
  */
-export async function openKeyring(options: KeyringOptions): Promise<KeyringService> {
-  if (options.owner) {
-    const removed = removeStaleTemporaries(options.path);
-    if (removed > 0) options.log.warn({ removed }, 'removed keyring files left by an interrupted write');
+export async function openKeyring(options: KeyringOptions): Promise<OpenKeyring> {
+  let storage = options.storage;
+  if (storage === undefined) {
+    if (options.path === undefined) throw new Error('openKeyring: a path or a storage is needed');
+    if (options.owner) {
+      const removed = removeStaleTemporaries(options.path);
+      if (removed > 0) options.log.warn({ removed }, 'removed keyring files left by an interrupted write');
+    }
+    storage = fileKeyringStorage(options.path);
   }
-  let file = readKeyringFile(options.path);
-  if (!file) {
-    file = newKeyringFile(options.kdf);
-    writeKeyringFile(options.path, file);
-  }
-  const keyring = new FileKeyring(options.path, file, options.log);
+  const file = await storage.load(options.kdf);
+  const keyring = new Keyring(storage, file, options.log);
   await keyring.enterPin('');
+  const unwatch = await storage.watch((slots) => {
+    keyring.reload(slots).catch((err: unknown) => options.log.warn({ err }, 'keyring not reloaded'));
+  });
   // A slot that nothing opens is PIN-protected — or damaged, which looks the same by design.
   options.log.info({ unlocked: keyring.list().length, locked: file.slots.length - keyring.list().length }, 'keyring opened');
-  return keyring;
+  return Object.assign(keyring, { stop: unwatch });
 }

@@ -1,17 +1,18 @@
 /**
- * The token store: `INSTANCE/tokens.json`, holding each token's SHA-256 and its record, replaced
- * atomically on every change. A token is `tdk1_` followed by 32 random bytes in base64url, so
- * SHA-256 alone is enough at rest (no salt or slow hash is needed for a secret that carries 256
- * bits of entropy). A presented token's digest is compared with every stored one in constant
- * time, as Basic credentials are, so the time taken says nothing about which tokens exist.
+ * The token service. A token is `tdk1_` followed by 32 random bytes in base64url, so SHA-256 alone
+ * is enough at rest (no salt or slow hash is needed for a secret that carries 256 bits of entropy);
+ * the storage (tokens.json, or a cluster's database: src/store/token-storage.ts) holds only that
+ * digest and the token's record. A presented token's digest is compared with every stored one in
+ * constant time, as Basic credentials are, so the time taken says nothing about which tokens
+ * exist. The tokens in effect are held in memory (checked on every request) and read again when
+ * another node of a cluster changes them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from '../../crypto/sodium.js';
-import { fail } from '../../errors.js';
+import { fail, isTendrilError } from '../../errors.js';
 import { encodeBase64Url } from '../../formats/base64url.js';
 import type { Logger } from '../../log.js';
-import { writeFileAtomic } from '../../store/atomic-file.js';
+import { fileTokenStorage, type StoredToken, type TokenStorage } from '../../store/token-storage.js';
 import type { NewToken, TokenInfo, TokenService } from './types.js';
 
 const PREFIX = 'tdk1_';
@@ -19,32 +20,10 @@ const MAX_NAME = 64;
 /** A hundred years: longer is "never", which is what no --expires says. */
 const MAX_LIFETIME_MS = 100 * 365.25 * 86_400_000;
 
-interface StoredToken extends TokenInfo {
-  /** SHA-256 of the token, hex. */
-  readonly hash: string;
-}
-
-interface TokenFile {
-  readonly version: 1;
-  readonly tokens: StoredToken[];
-}
-
 const digestOf = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 function publicInfo(t: StoredToken): TokenInfo {
   return { id: t.id, name: t.name, createdAt: t.createdAt, expiresAt: t.expiresAt, readOnly: t.readOnly };
-}
-
-function readTokenFile(path: string): StoredToken[] {
-  if (!existsSync(path)) return [];
-  let parsed: TokenFile;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8')) as TokenFile;
-  } catch (err) {
-    fail('TOKENS_FILE_CORRUPT', { cause: err });
-  }
-  if (parsed.version !== 1 || !Array.isArray(parsed.tokens)) fail('TOKENS_FILE_CORRUPT');
-  return parsed.tokens;
 }
 
 /** The stored digests as bytes; a record whose hash is not 64 hex digits matches nothing. */
@@ -52,41 +31,48 @@ function digestsOf(tokens: readonly StoredToken[]): Array<readonly [Buffer, Stor
   return tokens.filter((t) => /^[0-9a-f]{64}$/.test(t.hash)).map((t) => [Buffer.from(t.hash, 'hex'), t] as const);
 }
 
-class FileTokens implements TokenService {
+class Tokens implements TokenService {
   private tokens: StoredToken[];
   private digests: Array<readonly [Buffer, StoredToken]>;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly path: string,
+    private readonly storage: TokenStorage,
+    tokens: StoredToken[],
     private readonly log: Logger,
     private readonly now: () => number,
   ) {
-    this.tokens = readTokenFile(path);
-    this.digests = digestsOf(this.tokens);
+    this.tokens = tokens;
+    this.digests = digestsOf(tokens);
   }
 
-  private exclusive<T>(fn: () => T): Promise<T> {
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private save(tokens: StoredToken[]): void {
-    const file: TokenFile = { version: 1, tokens };
-    try {
-      writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
-    } catch (err) {
-      // A full disk, typically. The tokens in effect stay as they were, in memory and on disk.
-      this.log.error({ err }, 'token file write failed');
-      fail('TOKENS_STORE_FAILED', { cause: err });
-    }
+  /** The stored tokens changed elsewhere. */
+  replace(tokens: StoredToken[]): void {
     this.tokens = tokens;
     this.digests = digestsOf(tokens);
   }
 
+  private async save(tokens: StoredToken[], change: (all: StoredToken[]) => Promise<void>): Promise<void> {
+    try {
+      await change(tokens);
+    } catch (err) {
+      // A database that cannot be reached is 503 as such: tokens will work again.
+      if (isTendrilError(err) && err.code === 'DATABASE_UNAVAILABLE') throw err;
+      // A full disk, typically. The tokens in effect stay as they were, in memory and on disk.
+      this.log.error({ err }, 'token file write failed');
+      fail('TOKENS_STORE_FAILED', { cause: err });
+    }
+    this.replace(tokens);
+  }
+
   generate(options: NewToken): Promise<{ token: string; info: TokenInfo }> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       const name = options.name ?? '';
       // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
       if (name.length > MAX_NAME || /[\0-\x1f\x7f]/.test(name)) fail('TOKENS_INVALID_NAME');
@@ -102,7 +88,7 @@ class FileTokens implements TokenService {
         readOnly: options.readOnly === true,
         hash: digestOf(token).toString('hex'),
       };
-      this.save([...this.tokens, stored]);
+      await this.save([...this.tokens, stored], (all) => this.storage.add(stored, all));
       this.log.info({ tokenId: stored.id, readOnly: stored.readOnly }, 'token generated');
       return { token, info: publicInfo(stored) };
     });
@@ -113,10 +99,13 @@ class FileTokens implements TokenService {
   }
 
   revoke(id: string): Promise<TokenInfo> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       const found = this.tokens.find((t) => t.id === id);
       if (!found) fail('TOKENS_NOT_FOUND');
-      this.save(this.tokens.filter((t) => t !== found));
+      await this.save(
+        this.tokens.filter((t) => t !== found),
+        (all) => this.storage.remove(id, all),
+      );
       this.log.info({ tokenId: id }, 'token revoked');
       return publicInfo(found);
     });
@@ -133,6 +122,22 @@ class FileTokens implements TokenService {
   }
 }
 
-export function openTokens(options: { path: string; log: Logger; now?: () => number }): TokenService {
-  return new FileTokens(options.path, options.log, options.now ?? Date.now);
+/** A token service that follows changes other nodes make to its storage until stop(). */
+export interface OpenTokens extends TokenService {
+  stop(): Promise<void>;
+}
+
+export interface TokensOptions {
+  /** tokens.json, unless `storage` says where tokens live. */
+  readonly path?: string;
+  readonly storage?: TokenStorage;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export async function openTokens(options: TokensOptions): Promise<OpenTokens> {
+  const storage = options.storage ?? fileTokenStorage(options.path ?? 'tokens.json');
+  const tokens = new Tokens(storage, await storage.load(), options.log, options.now ?? Date.now);
+  const stop = await storage.watch((all) => tokens.replace(all));
+  return Object.assign(tokens, { stop });
 }

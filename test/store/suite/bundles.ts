@@ -155,26 +155,7 @@ export function bundleTests(factory: StoreFactory): void {
     });
   });
 
-  describe(name('commits that fail, and close()'), () => {
-    it('a commit that fails is refused alone; a replaced version is kept', async () => {
-      const { store, location, close } = await freshStore(factory);
-      try {
-        const bid = randomBytes(32);
-        await insert(store, { bid, version: 1n });
-        const payload = randomBytes(3000);
-        await insert(store, { payload });
-        const doomed = store.commit(makeBundle({ bid, version: 2n, payload }), { kind: 'stored', hash: sha512(payload) });
-        const bystander = store.commit(makeBundle(), { kind: 'empty' });
-        // Before the commit runs, the payload disappears behind the store's back.
-        await location.dropPayload(sha512(payload));
-        await assert.rejects(doomed, /no longer held/);
-        assert.equal((await bystander).kind, 'new');
-        assert.equal((await store.get(bid))!.version, 1n, 'the replaced version is back');
-      } finally {
-        await close();
-      }
-    });
-
+  describe(name('close()'), () => {
     it('close() refuses commits still queued and any later one', async () => {
       const location = await factory.location();
       const store = await location.open();

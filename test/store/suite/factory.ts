@@ -16,8 +16,6 @@ export interface StoreLocation {
   heldPayloads(): Promise<string[]>;
   /** Flips the bits of one byte of a stored payload, behind the store's back. */
   damagePayload(hash: Buffer, offset: number): Promise<void>;
-  /** Deletes a stored payload behind the store's back. */
-  dropPayload(hash: Buffer): Promise<void>;
   /** Removes the location and everything in it. */
   cleanup(): Promise<void>;
 }

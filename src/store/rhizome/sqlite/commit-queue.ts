@@ -18,8 +18,9 @@
  * new one.
  */
 import type { Worker } from 'node:worker_threads';
-import { rowToBundle, type ManifestRow } from './bundle-row.js';
-import type { QueuedPayload } from './commit-payload.js';
+import { rowToBundle, type ManifestRow } from '../bundle-row.js';
+import type { QueuedPayload } from '../commit-payload.js';
+import type { StorePayloadWriter } from './payload-writer.js';
 import { encodeGroup, type WireCommit, type WirePayload } from './commit-codec.js';
 import { asBuffer, asBufferOrNull, fromWireError, WriterState, type FromWriter, type ToWriter, type WriterData } from './commit-wire.js';
 import type { StoreLayout } from './layout.js';
@@ -32,7 +33,7 @@ const WAIT_MS = 10_000;
 
 interface Pending {
   readonly bundle: NewBundle;
-  readonly payload: QueuedPayload;
+  readonly payload: QueuedPayload<StorePayloadWriter>;
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -66,7 +67,7 @@ export class CommitQueue {
     this.#startWriter();
   }
 
-  enqueue(bundle: NewBundle, payload: QueuedPayload): Promise<CommitOutcome> {
+  enqueue(bundle: NewBundle, payload: QueuedPayload<StorePayloadWriter>): Promise<CommitOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ bundle, payload, resolve, reject });
       if (this.#inFlight === undefined) this.#scheduled ??= setImmediate(() => this.#send());
@@ -194,7 +195,7 @@ export class CommitQueue {
   }
 }
 
-function wirePayload(payload: QueuedPayload): WirePayload {
+function wirePayload(payload: QueuedPayload<StorePayloadWriter>): WirePayload {
   if (payload.kind !== 'written') return payload;
   const handoff = payload.writer.handoff();
   if (handoff === undefined) throw new Error('payload writer was aborted or its payload is gone');

@@ -4,7 +4,7 @@
  * small objects. Structured clone turns a Buffer into a plain Uint8Array on the way, so the
  * receiving side wraps the bytes of a returned row again (asBuffer).
  */
-import type { ManifestRow } from './bundle-row.js';
+import type { ManifestRow } from '../bundle-row.js';
 import type { StoreLayout } from './layout.js';
 
 /** What the writer is started with. */

@@ -22,7 +22,7 @@
  */
 import { mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
-import { bundleParams, rowToBundle } from './bundle-row.js';
+import { bundleParams, rowToBundle } from '../bundle-row.js';
 import type { WireCommit } from './commit-codec.js';
 import { toWireError, type FromWriter, type WireResult } from './commit-wire.js';
 import { fanoutDir, fsyncDirectory, payloadPath, type StoreLayout } from './layout.js';

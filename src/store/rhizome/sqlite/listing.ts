@@ -13,7 +13,7 @@
  * shows (it was the largest cost of a long list, docs/benchmarks.md).
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from './bundle-row.js';
+import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from '../bundle-row.js';
 import { sqlite } from './sqlite-errors.js';
 import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from '../types.js';
 

@@ -12,10 +12,9 @@
  * consumer never receives the complete body and the stream fails with RHIZOME_STORE_CORRUPT.
  * Files are read by file-range.ts, which does both checks as it reads.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
-import { TendrilError } from '../../../errors.js';
+import { pipeline, Readable } from 'node:stream';
+import { checkingStream, corruptPayload as corrupt } from '../payload-check.js';
 import { FileRange } from './file-range.js';
 import { payloadPath, type StoreLayout } from './layout.js';
 import { sqlite } from './sqlite-errors.js';
@@ -86,33 +85,6 @@ function sliceStream(data: Buffer, start: number, end: number): Readable {
       const next = Math.min(offset + CHUNK, end);
       this.push(data.subarray(offset, next));
       offset = next;
-    },
-  });
-}
-
-function corrupt(why: string): TendrilError {
-  return new TendrilError('RHIZOME_STORE_CORRUPT', { cause: new Error(why) });
-}
-
-function checkingStream(length: number, expectedHash: Buffer | undefined): Transform {
-  const hash = expectedHash === undefined ? undefined : createHash('sha512');
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      seen += chunk.length;
-      if (seen > length) {
-        callback(corrupt('payload longer than recorded'));
-        return;
-      }
-      hash?.update(chunk);
-      if (seen === length && hash !== undefined && expectedHash !== undefined && !hash.digest().equals(expectedHash)) {
-        callback(corrupt('payload hash mismatch'));
-        return;
-      }
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback) {
-      callback(seen === length ? null : corrupt('payload shorter than recorded'));
     },
   });
 }

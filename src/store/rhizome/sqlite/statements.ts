@@ -4,7 +4,7 @@
  * touches a table can be read in one place.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { BUNDLE_COLUMNS, type ManifestRow } from './bundle-row.js';
+import { BUNDLE_COLUMNS, type ManifestRow } from '../bundle-row.js';
 
 export interface PayloadRow {
   readonly length: bigint;

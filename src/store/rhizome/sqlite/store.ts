@@ -11,8 +11,8 @@
    connection: `async` wraps the answer, and turns a thrown error into a rejection, as the contract asks */
 import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
-import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
-import { resolveCommitPayload } from './commit-payload.js';
+import { checkBundle, encodeUint64, rowToBundle } from '../bundle-row.js';
+import { resolveCommitPayload } from '../commit-payload.js';
 import { CommitQueue } from './commit-queue.js';
 import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';

@@ -7,29 +7,36 @@
  * (a WeakMap, so an abandoned writer is simply collected). A finished payload committed a second
  * time, or a look-alike object, is accepted as long as the store holds that hash.
  */
-import type { StorePayloadWriter } from './payload-writer.js';
-import type { CommitPayload, FinishedPayload, NewBundle } from '../types.js';
+import type { CommitPayload, FinishedPayload, NewBundle } from './types.js';
 
-export type QueuedPayload =
+/** What a backend's payload writer offers a commit. */
+export interface HandingWriter {
+  /** The finished bytes (in whatever form the backend keeps them), undefined once taken or gone. */
+  handoff(): unknown;
+  /** The store now holds the payload (`kept`: these very bytes became it). */
+  stored(kept: boolean): void;
+}
+
+export type QueuedPayload<W extends HandingWriter> =
   | { readonly kind: 'none' }
   | { readonly kind: 'stored'; readonly hash: Buffer }
-  | { readonly kind: 'written'; readonly hash: Buffer; readonly length: number; readonly writer: StorePayloadWriter };
+  | { readonly kind: 'written'; readonly hash: Buffer; readonly length: number; readonly writer: W };
 
-export function resolveCommitPayload(
+export function resolveCommitPayload<W extends HandingWriter>(
   bundle: NewBundle,
   payload: CommitPayload,
-  writers: WeakMap<FinishedPayload, StorePayloadWriter>,
+  writers: WeakMap<FinishedPayload, W>,
   heldLength: (hash: Buffer) => number | undefined,
-): QueuedPayload {
+): QueuedPayload<W> {
   if ('kind' in payload) {
-    if (payload.kind === 'empty') return none(bundle);
+    if (payload.kind === 'empty') return none<W>(bundle);
     checkMatches(bundle, payload.hash, heldLength(payload.hash));
     return { kind: 'stored', hash: payload.hash };
   }
   const writer = writers.get(payload);
   if (payload.length === 0) {
     writer?.stored(false);
-    return none(bundle);
+    return none<W>(bundle);
   }
   checkMatches(bundle, payload.hash, payload.length);
   if (writer?.handoff() !== undefined) return { kind: 'written', hash: payload.hash, length: payload.length, writer };
@@ -37,7 +44,7 @@ export function resolveCommitPayload(
   return { kind: 'stored', hash: payload.hash };
 }
 
-function none(bundle: NewBundle): QueuedPayload {
+function none<W extends HandingWriter>(bundle: NewBundle): QueuedPayload<W> {
   if (bundle.filesize !== 0n) throw new RangeError('Rhizome store: empty payload for a bundle with filesize > 0');
   return { kind: 'none' };
 }

@@ -1,0 +1,28 @@
+/**
+ * Where a keyring's sealed slots are kept: the keyring file (one node), or the shared database of
+ * a cluster (src/store/postgres/keyring.ts). Either way the slots are stored exactly as sealed
+ * (src/store/keyring-file.ts): whoever reads the storage sees no secret in the clear.
+ */
+import type { KdfParams, KeyringFile } from './keyring-file.js';
+
+/** One change of the slot list, described both ways: the whole list after it, and the delta. */
+export interface SlotChange {
+  /** Every slot after the change, in keyring order. */
+  readonly slots: readonly Buffer[];
+  readonly added: readonly Buffer[];
+  readonly removed: readonly Buffer[];
+  /** [old, new]: a slot sealed again (its identity changed), keeping its place. */
+  readonly replaced: ReadonlyArray<readonly [Buffer, Buffer]>;
+}
+
+export interface KeyringStorage {
+  /** The keyring as stored now; a new one (random salt, `kdf`) is made if there is none. */
+  load(kdf: KdfParams): Promise<KeyringFile>;
+  /** Makes a change durable; throws (and stores nothing of it) when it cannot. */
+  save(change: SlotChange): Promise<void>;
+  /**
+   * Calls `changed` with the current slots whenever another node may have changed them (never for
+   * a keyring only this process writes). Returns the stop.
+   */
+  watch(changed: (slots: readonly Buffer[]) => void): Promise<() => Promise<void>>;
+}

@@ -1,0 +1,57 @@
+/**
+ * A cluster's keyring in the shared database (KeyringStorage, ../keyring-storage.ts): the header
+ * (salt and key-derivation parameters) in keyring_header, each sealed slot a row of keyring_slots,
+ * exactly the bytes the keyring file would hold — the database never sees a secret in the clear.
+ *
+ * Changes are applied slot by slot (insert, delete, replace by the old sealed bytes), so two nodes
+ * changing different identities at once both keep their change; each ends with a NOTIFY on which
+ * every node reads the slots again.
+ */
+import { randomBytes } from 'node:crypto';
+import type { KdfParams, KeyringFile } from '../keyring-file.js';
+import type { KeyringStorage } from '../keyring-storage.js';
+import type { Database } from './database.js';
+import { pg } from './errors.js';
+
+const CHANNEL = 'tendril_keyring';
+
+export function databaseKeyringStorage(db: Database): KeyringStorage {
+  const slots = async (): Promise<Buffer[]> =>
+    (await db.sql<Array<{ sealed: Buffer }>>`SELECT sealed FROM keyring_slots ORDER BY id`).map((r) => r.sealed);
+  return {
+    load: (kdf: KdfParams) =>
+      pg(async (): Promise<KeyringFile> => {
+        // The first node to start makes the header; the others (and every later start) read it.
+        await db.sql`
+          INSERT INTO keyring_header (salt, opslimit, memlimit)
+          VALUES (${randomBytes(16)}, ${kdf.opsLimit}, ${kdf.memLimit}) ON CONFLICT DO NOTHING`;
+        const [header] = await db.sql<Array<{ salt: Buffer; opslimit: bigint; memlimit: bigint }>>`
+          SELECT salt, opslimit, memlimit FROM keyring_header`;
+        return {
+          salt: header!.salt,
+          kdf: { opsLimit: Number(header!.opslimit), memLimit: Number(header!.memlimit) },
+          slots: await slots(),
+        };
+      }),
+    save: (change) =>
+      pg(async () => {
+        await db.sql.begin(async (tx) => {
+          for (const sealed of change.removed) await tx`DELETE FROM keyring_slots WHERE sealed = ${sealed}`;
+          for (const [old, sealed] of change.replaced) await tx`UPDATE keyring_slots SET sealed = ${sealed} WHERE sealed = ${old}`;
+          for (const sealed of change.added) await tx`INSERT INTO keyring_slots (sealed) VALUES (${sealed})`;
+          await tx`SELECT pg_notify(${CHANNEL}, '')`;
+        });
+      }),
+    watch: async (changed) => {
+      const reload = (): void => {
+        slots().then(changed, (err: unknown) => db.observe(err));
+      };
+      // Every notification, and every re-established LISTEN (changes meanwhile were not heard).
+      let first = true;
+      return db.listen(CHANNEL, reload, () => {
+        if (first) first = false;
+        else reload();
+      });
+    },
+  };
+}

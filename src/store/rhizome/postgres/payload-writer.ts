@@ -1,0 +1,242 @@
+/**
+ * A payload on its way into the PostgreSQL store (PayloadWriter in ../types.ts).
+ *
+ * Bytes are hashed (SHA-512) as they arrive. Up to `maxBlobSize` bytes stay in memory and become
+ * a row of rhizome_payloads at the commit. The write that crosses the threshold makes a pending
+ * blob (rhizome_blobs, state 0, under this node's session key) and from then on the bytes go to
+ * the database as they arrive: cut into CHUNK-byte rows of rhizome_chunks and sent with COPY in
+ * binary format (raw bytes: a bytea parameter would travel as hex, twice the size, and cost the
+ * server a parse), SEGMENT chunks per COPY so that no upload holds a connection of the uploads
+ * pool for long. Memory stays at one chunk whatever the payload size, and write() resolves only
+ * once the COPY stream has taken the bytes (backpressure).
+ *
+ * Nothing is visible until a commit names the blob; a writer that is aborted deletes its blob,
+ * and the blob of a node that dies is deleted by another node's sweeper (sweeper.ts).
+ */
+import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import type { Database } from '../../postgres/database.js';
+import { translatePostgresError } from '../../postgres/errors.js';
+import type { FinishedPayload, PayloadWriter } from '../types.js';
+import { COPY_HEADER, COPY_TRAILER, copyChunk } from './copy-format.js';
+
+/** Bytes per rhizome_chunks row; readers rely on every chunk but the last being this long. */
+export const CHUNK = 1024 * 1024;
+/** Chunks per COPY statement. */
+const SEGMENT = 32;
+
+/** What a commit takes from a finished writer. */
+export type Handoff = { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'blob'; readonly blob: bigint };
+
+type State = 'writing' | 'finished' | 'stored' | 'aborted' | 'failed';
+
+export class PostgresPayloadWriter implements PayloadWriter {
+  readonly #db: Database;
+  readonly #maxBlobSize: number;
+  readonly #onFinished: (payload: FinishedPayload, writer: PostgresPayloadWriter) => void;
+  readonly #hash = createHash('sha512');
+  #state: State = 'writing';
+  #length = 0;
+  #buffered: Buffer[] = [];
+  #inline: Buffer | undefined;
+  #blob: bigint | undefined;
+  /** The chunk being filled, and how much of it is. */
+  #chunk: Buffer | undefined;
+  #used = 0;
+  #seq = 0;
+  #copy: Writable | undefined;
+  /** The uploads pool's connection the COPY runs on, held for that COPY alone. */
+  #conn: { release(): void } | undefined;
+  #copyChunks = 0;
+  #finished: FinishedPayload | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(db: Database, maxBlobSize: number, onFinished: (payload: FinishedPayload, writer: PostgresPayloadWriter) => void) {
+    this.#db = db;
+    this.#maxBlobSize = maxBlobSize;
+    this.#onFinished = onFinished;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    return this.#enqueue(() => this.#write(chunk));
+  }
+
+  finish(): Promise<FinishedPayload> {
+    return this.#enqueue(() => this.#finish());
+  }
+
+  abort(): Promise<void> {
+    return this.#enqueue(() => this.#abort());
+  }
+
+  /** The finished bytes, for a commit; undefined unless finished and not yet stored. */
+  handoff(): Handoff | undefined {
+    if (this.#state !== 'finished') return undefined;
+    if (this.#blob !== undefined) return { kind: 'blob', blob: this.#blob };
+    return { kind: 'inline', data: this.#inline ?? Buffer.alloc(0) };
+  }
+
+  /** A commit settled the payload: its blob became it, or was deleted as a duplicate. */
+  stored(): void {
+    if (this.#state !== 'finished') return;
+    this.#inline = undefined;
+    this.#blob = undefined;
+    this.#state = 'stored';
+  }
+
+  #enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(op);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #write(bytes: Buffer): Promise<void> {
+    if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
+    if (bytes.length === 0) return;
+    try {
+      this.#hash.update(bytes);
+      this.#length += bytes.length;
+      if (this.#blob === undefined) {
+        // Copied: the caller may reuse its buffer once write() resolves.
+        if (this.#length <= this.#maxBlobSize) {
+          this.#buffered.push(Buffer.from(bytes));
+          return;
+        }
+        await this.#startBlob();
+      }
+      await this.#append(bytes);
+    } catch (err) {
+      this.#state = 'failed';
+      await this.#dropCopy(err);
+      throw this.#translate(err);
+    }
+  }
+
+  async #startBlob(): Promise<void> {
+    const key = await this.#db.session.key();
+    const [row] = await this.#db.sql<Array<{ id: bigint }>>`
+      INSERT INTO rhizome_blobs (state, session) VALUES (0, ${key.toString()}::bigint) RETURNING id`;
+    this.#blob = row!.id;
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const part of buffered) await this.#append(part);
+  }
+
+  async #append(bytes: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      this.#chunk ??= Buffer.allocUnsafe(CHUNK);
+      const n = bytes.copy(this.#chunk, this.#used, offset);
+      this.#used += n;
+      offset += n;
+      if (this.#used === CHUNK) await this.#sendChunk();
+    }
+  }
+
+  async #sendChunk(): Promise<void> {
+    if (this.#copy === undefined) {
+      // A connection of its own: nothing else may be sent on a connection in the middle of a COPY.
+      const conn = await this.#db.uploads.reserve();
+      this.#conn = conn;
+      this.#copy = await conn`COPY rhizome_chunks (blob, seq, data) FROM STDIN (FORMAT binary)`.writable();
+      await writeTo(this.#copy, COPY_HEADER);
+    }
+    await writeTo(this.#copy, copyChunk(this.#blob!, this.#seq++, this.#chunk!.subarray(0, this.#used)));
+    this.#used = 0; // copyChunk copied the bytes: the buffer can take the next chunk
+    if (++this.#copyChunks === SEGMENT) await this.#endCopy();
+  }
+
+  async #endCopy(): Promise<void> {
+    const copy = this.#copy;
+    if (copy === undefined) return;
+    this.#copy = undefined;
+    this.#copyChunks = 0;
+    copy.end(COPY_TRAILER);
+    try {
+      await finished(copy);
+    } finally {
+      this.#releaseConn();
+    }
+  }
+
+  #releaseConn(): void {
+    this.#conn?.release();
+    this.#conn = undefined;
+  }
+
+  async #dropCopy(err: unknown): Promise<void> {
+    const copy = this.#copy;
+    this.#copy = undefined;
+    if (copy !== undefined) {
+      copy.destroy(err instanceof Error ? err : new Error('payload upload abandoned'));
+      await finished(copy).catch(() => undefined);
+    }
+    this.#releaseConn();
+  }
+
+  async #finish(): Promise<FinishedPayload> {
+    if ((this.#state === 'finished' || this.#state === 'stored') && this.#finished !== undefined) return this.#finished;
+    if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
+    try {
+      if (this.#blob !== undefined) {
+        if (this.#used > 0) await this.#sendChunk();
+        await this.#endCopy();
+      } else {
+        this.#inline = Buffer.concat(this.#buffered);
+        this.#buffered = [];
+      }
+    } catch (err) {
+      this.#state = 'failed';
+      await this.#dropCopy(err);
+      throw this.#translate(err);
+    }
+    const payload: FinishedPayload = { hash: this.#hash.digest(), length: this.#length };
+    this.#finished = payload;
+    this.#state = 'finished';
+    this.#onFinished(payload, this);
+    return payload;
+  }
+
+  async #abort(): Promise<void> {
+    if (this.#state === 'stored' || this.#state === 'aborted') return;
+    this.#state = 'aborted';
+    this.#buffered = [];
+    this.#inline = undefined;
+    this.#chunk = undefined;
+    await this.#dropCopy(undefined);
+    const blob = this.#blob;
+    this.#blob = undefined;
+    if (blob === undefined) return;
+    // Pending only: a committed blob is the store's now. If this fails, the sweeper deletes it
+    // once nobody could still finish it.
+    await this.#db.sql`DELETE FROM rhizome_blobs WHERE id = ${blob.toString()}::bigint AND state = 0`.catch(() => undefined);
+  }
+
+  #translate(err: unknown): unknown {
+    this.#db.observe(err);
+    return translatePostgresError(err);
+  }
+}
+
+/** Writes and waits until the stream takes more (its buffer drained). */
+async function writeTo(stream: Writable, bytes: Buffer): Promise<void> {
+  if (stream.write(bytes)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const closed = (): void => done(new Error('COPY stream closed'));
+    stream.once('drain', done);
+    stream.once('error', done);
+    stream.once('close', closed);
+  });
+}
