@@ -164,15 +164,21 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  health: 'Health check for load balancers and supervisors',
+  control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
 };
 
-/** The document for `routes` (control-only routes are left out: no network listener serves them). */
-export function buildOpenApi(routes: readonly Route[]): Json {
+/**
+ * The document for `routes`. Control-only routes are left out (no network listener serves them)
+ * unless `control` is set: the typed client (src/client/) is generated from that fuller document,
+ * so it also speaks to the control socket.
+ */
+export function buildOpenApi(routes: readonly Route[], options: { control?: boolean } = {}): Json {
   const paths: Record<string, Json> = {};
   const ids = new Set<string>();
   const tags: string[] = [];
   for (const route of routes) {
-    if (route.controlOnly) continue;
+    if (route.controlOnly && options.control !== true) continue;
     const { path } = pathOf(route);
     const base = baseOperationId(route.method, path);
     let id = base;

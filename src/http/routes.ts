@@ -16,6 +16,7 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import { operationHandlers } from './api/operations.js';
 import type { Family, QueryDoc, Route } from './router.js';
 
 /** What the handlers need from the node. */
@@ -29,6 +30,8 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => NodeFacts;
+  /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
+  readonly reloadConfig?: () => void;
 }
 
 export const FAMILIES = {
@@ -41,6 +44,8 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -74,6 +79,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const op = operationHandlers(services.reloadConfig);
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -83,6 +89,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const D = FAMILIES.docs;
   const O = FAMILIES.openapi;
   const C = FAMILIES.control;
+  const H = FAMILIES.health;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
@@ -137,6 +144,8 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
+    { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
+    { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
   ];
   return table;
 }

@@ -55,6 +55,8 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
+  readonly reloadConfig?: () => void;
 }
 
 export interface NodeState {
@@ -166,6 +168,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        reloadConfig: options.reloadConfig,
       }),
     );
     const familyEnabled = (family: Family): boolean =>
