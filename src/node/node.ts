@@ -6,7 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
@@ -28,9 +28,9 @@ import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
-import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
+import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -138,8 +138,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
-    const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
-    const dedicated = new Map<string, { mode: string; seen: number }>();
+    const webServers: Array<{ mode: string; url: string; dedicated: boolean; serve: readonly string[] }> = [];
+    const dedicated = new Map<string, { mode: string; serve: readonly string[]; seen: number }>();
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
@@ -153,7 +153,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         bundles,
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
-        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
       };
     };
@@ -171,8 +171,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         reloadConfig: options.reloadConfig,
       }),
     );
-    const familyEnabled = (family: Family): boolean =>
+    const configured = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
+    // A family is found on a server only if the server serves it (--serve); the owner's own
+    // requests on the control socket reach everything, forwarded ones what their server serves.
+    const servedBy =
+      (serves: (req: IncomingMessage) => readonly string[]) =>
+      (family: Family, req: IncomingMessage): boolean =>
+        configured(family) && serves(req).includes(family.serve ?? 'api');
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -187,14 +193,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policy: (req) => {
         const mode = req.headers[FORWARDED.mode];
         const url = req.headers[FORWARDED.url];
-        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, seen: Date.now() });
+        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, serve: forwardedServes(req), seen: Date.now() });
         return forwardedPolicy(req);
       },
       remoteOf: forwardedFor,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
-      familyEnabled,
       control: (req) => !isForwarded(req),
+      familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
@@ -209,14 +215,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled,
+          familyEnabled: servedBy(() => servesOf(spec)),
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
           listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
         });
         port ??= listening;
-        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
+        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
       }
     }
     const urls = webServers.map((w) => w.url);
