@@ -19,7 +19,7 @@ export class Context implements RequestContext, ResponseContext {
   query: readonly QueryParameter[] = [];
   params: Readonly<Record<string, string>> = NO_PARAMS;
   contentType: ContentType | undefined = undefined;
-  principal: Principal = { id: 'anonymous', canWrite: false };
+  principal: Principal = { id: 'anonymous', canWrite: false, canManage: false };
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
   private abort: AbortController | undefined = undefined;

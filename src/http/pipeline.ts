@@ -6,7 +6,8 @@
  *   2. body framing (400 / 415)
  *   3. API family by path prefix (404), family disabled (404)
  *   4. peer address (403), Origin (403), OPTIONS preflight (200), credentials (401)
- *   5. route (404 / 405), scope of the credentials (403), body length for multipart routes (411)
+ *   5. route (404 / 405), scope of the credentials (403: read-only, or a token where only a user
+ *      may), body length for multipart routes (411)
  *   6. the handler, whose result or error is written by src/http/respond.ts
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -127,7 +128,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
-      if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

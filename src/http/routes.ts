@@ -46,6 +46,8 @@ export const FAMILIES = {
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
   // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
   health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true },
+  // API tokens over the REST API, for users of the node (the web UI): `manage` routes.
+  tokens: { name: 'tokens', prefix: '/restful/tokens', wrongMethod: 405, needsRhizome: false },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -63,6 +65,11 @@ const IMPORT_QUERY: readonly QueryDoc[] = [
   { name: 'version', doc: 'Version of the manifest being imported' },
 ];
 const FEED_SENDER: QueryDoc = { name: 'sender', doc: "The feed author's SID, used until the feed itself arrives" };
+const TOKEN_QUERY: readonly QueryDoc[] = [
+  { name: 'name', doc: 'Label' },
+  { name: 'expires', doc: 'Lifetime, e.g. 30d' },
+  { name: 'read_only', doc: '1: read-only' },
+];
 const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
@@ -80,6 +87,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   const op = operationHandlers(services.reloadConfig);
+  const TK = FAMILIES.tokens;
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -141,11 +149,14 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/{file:segment}',             family: D, scope: 'read',  body: 'none', handler: d.asset, summary: 'Assets of the documentation page' },
     { method: 'POST',   path: '/control/keyring/load',            family: C, scope: 'write', body: 'multipart', handler: k.load, controlOnly: true, query: [{ name: 'pin', doc: 'PIN for each loaded identity, in order (repeatable)' }], summary: 'Load identities from a keyring dump' },
-    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
+    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: TOKEN_QUERY, summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
     { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
     { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
+    { method: 'GET',    path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', handler: t.list, summary: 'List API tokens (a user of the node, not a token)' },
+    { method: 'POST',   path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', ok: [201], handler: t.generate, query: TOKEN_QUERY, summary: 'Make an API token; its secret is in this answer only (a user of the node, not a token)' },
+    { method: 'DELETE', path: '/restful/tokens/{id:segment}',     family: TK, scope: 'manage', body: 'none', handler: t.revoke, summary: 'Revoke an API token (a user of the node, not a token)' },
   ];
   return table;
 }

@@ -907,6 +907,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/restful/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API tokens (a user of the node, not a token)
+         * @description A user of the node (HTTP Basic); API tokens get 403.
+         */
+        get: operations["getRestfulTokens"];
+        put?: never;
+        /**
+         * Make an API token; its secret is in this answer only (a user of the node, not a token)
+         * @description A user of the node (HTTP Basic); API tokens get 403.
+         */
+        post: operations["postRestfulTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/restful/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token (a user of the node, not a token)
+         * @description A user of the node (HTTP Basic); API tokens get 403.
+         */
+        delete: operations["deleteRestfulTokensId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -970,9 +1014,11 @@ export interface components {
                 /** @description The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes */
                 web_servers: {
                     /** @enum {string} */
-                    mode: "dev" | "server" | "upstream" | "mtls";
+                    mode: "dev" | "server" | "upstream" | "mtls" | "mesh";
                     url: string;
                     dedicated: boolean;
+                    /** @description What the server serves (--serve) */
+                    serve: ("api" | "sync" | "direct")[];
                 }[];
                 /** @description How late the event loop ran its timers, in ms, over the last complete window (or since start until one completes) */
                 event_loop_delay: {
@@ -6376,6 +6422,7 @@ export interface operations {
                     "text/css": string;
                     "text/javascript": string;
                     "image/png": string;
+                    "image/svg+xml": string;
                 };
             };
             /** @description Malformed request, parameter, Authorization header or form part */
@@ -7022,6 +7069,318 @@ export interface operations {
             };
             /** @description Malformed request, parameter, Authorization header or form part */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    getRestfulTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonTable"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    postRestfulTokens: {
+        parameters: {
+            query?: {
+                /** @description Label */
+                name?: string;
+                /** @description Lifetime, e.g. 30d */
+                expires?: string;
+                /** @description 1: read-only */
+                read_only?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    deleteRestfulTokensId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
