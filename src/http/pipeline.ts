@@ -128,8 +128,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
-      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      // A token is told it is a token before it is told it is read-only: that is what it cannot change.
       if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY');
+      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);
