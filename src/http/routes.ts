@@ -17,6 +17,7 @@ import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
 import { operationHandlers } from './api/operations.js';
+import { uiHandlers } from './api/ui.js';
 import type { Family, QueryDoc, Route } from './router.js';
 
 /** What the handlers need from the node. */
@@ -48,6 +49,9 @@ export const FAMILIES = {
   health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true },
   // API tokens over the REST API, for users of the node (the web UI): `manage` routes.
   tokens: { name: 'tokens', prefix: '/restful/tokens', wrongMethod: 405, needsRhizome: false },
+  // The web UI's static files, and `/` that leads there: no credentials, the page signs in itself.
+  ui: { name: 'ui', prefix: '/ui', wrongMethod: 405, needsRhizome: false, public: true },
+  root: { name: 'root', prefix: '/', exact: true, wrongMethod: 405, needsRhizome: false, public: true },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -87,7 +91,9 @@ export function buildRoutes(services: ApiServices): Route[] {
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   const op = operationHandlers(services.reloadConfig);
+  const ui = uiHandlers();
   const TK = FAMILIES.tokens;
+  const U = FAMILIES.ui;
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -157,6 +163,10 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'GET',    path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', handler: t.list, summary: 'List API tokens (a user of the node, not a token)' },
     { method: 'POST',   path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', ok: [201], handler: t.generate, query: TOKEN_QUERY, summary: 'Make an API token; its secret is in this answer only (a user of the node, not a token)' },
     { method: 'DELETE', path: '/restful/tokens/{id:segment}',     family: TK, scope: 'manage', body: 'none', handler: t.revoke, summary: 'Revoke an API token (a user of the node, not a token)' },
+    { method: 'GET',    path: '/',                                family: FAMILIES.root, scope: 'read', body: 'none', ok: [302], handler: ui.root, summary: 'Leads to the web UI (/ui/)' },
+    { method: 'GET',    path: '/ui',                              family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/',                             family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/{file:segment}',               family: U, scope: 'read',  body: 'none', handler: ui.asset, summary: 'Assets of the web UI' },
   ];
   return table;
 }
