@@ -57,6 +57,8 @@ export interface NodeOptions {
   readonly freeSpaceOverride?: number;
   /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
   readonly reloadConfig?: () => void;
+  /** Where the node's log goes (a file for `start --detach`), for `tendril status`; default stdout. */
+  readonly logFile?: string;
 }
 
 export interface NodeState {
@@ -66,6 +68,10 @@ export interface NodeState {
   readonly urls: readonly string[];
   readonly controlSocket: string;
   readonly startedAt: string;
+  /** The embedded web servers, with their modes. */
+  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string }>;
+  /** The log file, or undefined when the log goes to standard output. */
+  readonly logFile?: string;
 }
 
 export interface RunningNode {
@@ -213,7 +219,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
-          listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
+          // A port given explicitly (start --port) is that port or an error; only the configured
+          // default searches upwards for a free one, as the reference's does.
+          const exact = spec.port === undefined && options.port !== undefined ? { ...spec, port: options.port } : spec;
+          listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
@@ -228,6 +237,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       urls,
       controlSocket: paths.controlSocket,
       startedAt,
+      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url })),
+      logFile: options.logFile,
     };
     // Whole files, renamed into place: `tendril status` and scripts read them while the node
     // starts. The port file last: scripts and tests wait for it, and then read the state file.
