@@ -60,9 +60,13 @@ _tendril() {
     ${valued.join('|')}) COMPREPLY=(); return ;;
   esac
   case "$path" in
-${nodes.map((n) => `    "${n.path === '' ? '' : ` ${n.path}`}") words="${bashWords(n)}" ;;`).join('\n')}
+${nodes.map((n) => `    "${n.path === '' ? '' : ` ${n.path}`}") words=(${bashWords(n)}) ;;`).join('\n')}
   esac
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  # Filtered here rather than by compgen -W, whose zsh emulation ignores the prefix.
+  COMPREPLY=()
+  for w in "\${words[@]}"; do
+    [[ "$w" == "$cur"* ]] && COMPREPLY+=("$w")
+  done
 }
 complete -o default -F _tendril tendril
 `;

@@ -11,7 +11,7 @@ import { fail } from '../errors.js';
 import { escapeJsonText, forTerminal } from '../formats/terminal-text.js';
 import { prettyLogLine } from '../log-pretty.js';
 import type { InstancePaths } from '../node/instance.js';
-import type { Io } from './io.js';
+import { EXIT_INTERRUPTED, type Io } from './io.js';
 
 /** How often -f looks for new lines. */
 const FOLLOW_EVERY_MS = 250;
@@ -98,5 +98,7 @@ export function registerLogsCommand(program: Command, paths: () => InstancePaths
         }
         offset = readLines(file, offset, show);
       }
+      // Following ends only with Ctrl-C: the exit code says so, as tail -f's does.
+      if (opts.follow) io.exit(EXIT_INTERRUPTED);
     });
 }

@@ -31,9 +31,10 @@ export function promptSecret(question: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) fail('USAGE', { arg: `${question.replace(/:\s*$/, '')}: standard input is not a terminal to ask on` });
   return new Promise((resolve) => {
-    process.stderr.write(question);
+    // No echo before the question shows: what is typed after it is never on the screen.
     stdin.setRawMode(true);
     stdin.resume();
+    process.stderr.write(question);
     let text = '';
     const done = (): void => {
       stdin.setRawMode(false);
