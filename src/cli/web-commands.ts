@@ -18,7 +18,7 @@ import { untilStopped } from './signals.js';
 const when = (ms: number | null): string => (ms === null ? 'never' : new Date(ms).toISOString());
 
 /** The options of `web server`, as `--name=value` words for the one spec parser (src/web/spec.ts). */
-const SERVER_OPTIONS = ['mode', 'bind', 'port', 'certfile', 'keyfile', 'clientca'] as const;
+const SERVER_OPTIONS = ['mode', 'bind', 'port', 'certfile', 'keyfile', 'clientca', 'metrics'] as const;
 
 interface ServerOptions {
   mode?: string;
@@ -27,6 +27,7 @@ interface ServerOptions {
   certfile?: string;
   keyfile?: string;
   clientca?: string;
+  metrics?: string;
   allowedOrigin?: string[];
 }
 
@@ -49,6 +50,7 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
     .option('--keyfile <file>', 'its private key, PEM (server and mtls modes)')
     .option('--clientca <file>', 'CA certificate that signs client certificates, PEM (mtls mode)')
     .option('--allowed-origin <origin>', 'a browser origin allowed beside the local ones (repeatable)', collect)
+    .option('--metrics <scope>', 'on: /metrics beside the API (default); off: no /metrics; only: /metrics and /healthz alone')
     .action(async (opts: ServerOptions) => {
       const p = paths();
       const spec = parseServerArgs(serverWords(opts), 'server');

@@ -97,6 +97,12 @@ export const KEYS: readonly KeySpec[] = [
     },
   },
   {
+    key: 'metrics.enable',
+    doc: 'When on, the node keeps Prometheus metrics and every web server serves them at /metrics behind the API credentials (web server --metrics=off|only changes that per server). Applies at the next start.',
+    validate: parseBoolean,
+    default: '1',
+  },
+  {
     key: 'log.level',
     doc: 'Least severe log level written: trace, debug, info, warn, error, fatal or silent.',
     validate: parseChoice(LOG_LEVELS),

@@ -22,6 +22,7 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { createMetrics } from '../services/metrics/metrics.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
@@ -30,7 +31,7 @@ import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js
 import { openRhizomeStore } from '../store/rhizome/open.js';
 import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
-import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
+import { checkSpec, serverUrl, servesFamily, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -164,6 +165,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       };
     };
 
+    // The metrics registry: services that have figures of their own register them on
+    // metrics.registry (prom-client), as the Rhizome and keyring figures are read here.
+    const metrics = config().metrics.enable
+      ? createMetrics({ version: VERSION, bundles: () => rhizome.stats(), unlockedIdentities: () => keyring.list().length })
+      : undefined;
+    if (metrics) stops.push(() => metrics.stop());
+
     const router = new Router(
       buildRoutes({
         keyring,
@@ -175,6 +183,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
         reloadConfig: options.reloadConfig,
+        metrics,
       }),
     );
     const familyEnabled = (family: Family): boolean =>
@@ -201,6 +210,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       serverHeader: SERVER_HEADER,
       familyEnabled,
       control: (req) => !isForwarded(req),
+      observer: metrics,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
@@ -215,7 +225,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled,
+          familyEnabled: (family) => familyEnabled(family) && servesFamily(spec, family.name),
+          observer: metrics,
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {

@@ -17,7 +17,7 @@ import { sendError } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
 import { FORWARDED, isForwardingHeader } from './policy.js';
-import type { ServerSpec } from './spec.js';
+import { familyOfTarget, servesFamily, type ServerSpec } from './spec.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -65,6 +65,11 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
     // The node hears HTTP/1.1 from here whatever the client spoke: refuse the others as it would.
     if (req.httpVersionMajor !== 1) {
       sendError(res, new TendrilError('HTTP_BAD_REQUEST', { reason: 'Unsupported HTTP version' }), rc);
+      return;
+    }
+    // What this server does not serve (--metrics=off|only) is not the node's to answer.
+    if (!servesFamily(spec, familyOfTarget(req.url ?? '/'))) {
+      sendError(res, new TendrilError('HTTP_NOT_FOUND'), rc);
       return;
     }
     const headers = requestHeaders(req);

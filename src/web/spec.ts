@@ -21,6 +21,33 @@ export interface ServerSpec {
   readonly clientca?: string;
   /** Extra browser origins allowed beside the local ones, e.g. https://app.example.org. */
   readonly allowedOrigins: readonly string[];
+  /** /metrics beside the API (`on`, the default), not at all (`off`), or only /metrics and /healthz (`only`). */
+  readonly metrics?: MetricsScope;
+}
+
+export const METRICS_SCOPES = ['on', 'off', 'only'] as const;
+export type MetricsScope = (typeof METRICS_SCOPES)[number];
+
+/** The family `servesFamily` needs to know of a request target: metrics, health, or the rest. */
+export function familyOfTarget(target: string): string {
+  const path = target.split('?', 1)[0]!;
+  if (path.startsWith('/metrics')) return 'metrics';
+  return path.startsWith('/healthz') ? 'health' : 'api';
+}
+
+/**
+ * Whether a server serves an API family: `--metrics=off` leaves out /metrics; `--metrics=only`
+ * makes a listener of the metrics' own, serving /metrics and /healthz and nothing else.
+ */
+export function servesFamily(spec: Pick<ServerSpec, 'metrics'>, family: string): boolean {
+  switch (spec.metrics ?? 'on') {
+    case 'on':
+      return true;
+    case 'off':
+      return family !== 'metrics';
+    case 'only':
+      return family === 'metrics' || family === 'health';
+  }
 }
 
 /** The TLS material of a spec, read once at start-up. */
@@ -41,7 +68,7 @@ function usage(why: string): never {
 }
 
 /**
- * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O`
+ * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O --metrics=S`
  * (also with a space instead of `=`), with `defaultMode` when --mode is absent.
  */
 export function parseServerArgs(args: readonly string[], defaultMode: Mode): ServerSpec {
@@ -63,6 +90,8 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
   };
   const modeText = one('mode') ?? defaultMode;
   if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (dev, server, upstream, mtls)`);
+  const metrics = one('metrics') ?? 'on';
+  if (!(METRICS_SCOPES as readonly string[]).includes(metrics)) usage(`--metrics must be on, off or only, not ${JSON.stringify(metrics)}`);
   const portText = one('port');
   if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) usage(`invalid port ${JSON.stringify(portText)}`);
   const spec: ServerSpec = {
@@ -73,6 +102,7 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     keyfile: one('keyfile'),
     clientca: one('clientca'),
     allowedOrigins: (values.get('allowed-origin') ?? []).flatMap((o) => o.split(',')).filter(Boolean),
+    metrics: metrics as MetricsScope,
   };
   values.delete('allowed-origin');
   for (const name of values.keys()) usage(`unknown option --${name}`);
