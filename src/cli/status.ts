@@ -16,6 +16,7 @@ interface WebServer {
   readonly mode: string;
   readonly url: string;
   readonly dedicated: boolean;
+  readonly serve?: readonly string[];
 }
 
 /** `1d 2h 3m 4s`, largest units first, zeros left out. */
@@ -82,7 +83,7 @@ export async function printStatus(paths: InstancePaths, io: Io, json: boolean): 
   io.out(`started: ${state.startedAt}`);
   io.out(`uptime: ${formatDuration(uptime)}`);
   for (const url of state.urls) io.out(`url: ${url}/restful/`);
-  for (const s of known) io.out(`web server: ${s.mode} ${s.url} (${s.dedicated ? 'dedicated' : 'embedded'})`);
+  for (const s of known) io.out(`web server: ${s.mode} ${s.url} (${s.dedicated ? 'dedicated' : 'embedded'}; serves ${(s.serve ?? ['api']).join(',')})`);
   io.out(`control: ${state.controlSocket}`);
   io.out(`log: ${state.logFile ?? 'standard output of the terminal that started it'}`);
   if (problem !== undefined) io.err(`tendril: the node did not answer over its control socket: ${problem}`);

@@ -18,7 +18,7 @@ import { untilStopped } from './signals.js';
 const when = (ms: number | null): string => (ms === null ? 'never' : new Date(ms).toISOString());
 
 /** The options of `web server`, as `--name=value` words for the one spec parser (src/web/spec.ts). */
-const SERVER_OPTIONS = ['mode', 'bind', 'port', 'certfile', 'keyfile', 'clientca', 'metrics'] as const;
+const SERVER_OPTIONS = ['mode', 'bind', 'port', 'certfile', 'keyfile', 'clientca', 'serve'] as const;
 
 interface ServerOptions {
   mode?: string;
@@ -27,7 +27,7 @@ interface ServerOptions {
   certfile?: string;
   keyfile?: string;
   clientca?: string;
-  metrics?: string;
+  serve?: string;
   allowedOrigin?: string[];
 }
 
@@ -43,14 +43,14 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
   web
     .command('server')
     .description('run a dedicated web server attached to the node, until Ctrl-C or SIGTERM')
-    .option('--mode <mode>', 'dev, server, upstream or mtls (default: server)')
+    .option('--mode <mode>', 'dev, server, upstream, mtls or mesh (default: server)')
     .option('--bind <address>', 'IP address to listen on (default 127.0.0.1)')
     .option('--port <n>', 'port (default: rhizome.http.port, or the next free one above it)')
     .option('--certfile <file>', 'HTTPS certificate, PEM (server and mtls modes)')
     .option('--keyfile <file>', 'its private key, PEM (server and mtls modes)')
     .option('--clientca <file>', 'CA certificate that signs client certificates, PEM (mtls mode)')
     .option('--allowed-origin <origin>', 'a browser origin allowed beside the local ones (repeatable)', collect)
-    .option('--metrics <scope>', 'on: /metrics beside the API (default); off: no /metrics; only: /metrics and /healthz alone')
+    .option('--serve <list>', 'what it serves: api, metrics, sync, direct, comma-separated (default: api,metrics; mesh mode: sync,direct)')
     .action(async (opts: ServerOptions) => {
       const p = paths();
       const spec = parseServerArgs(serverWords(opts), 'server');

@@ -98,7 +98,7 @@ export const KEYS: readonly KeySpec[] = [
   },
   {
     key: 'metrics.enable',
-    doc: 'When on, the node keeps Prometheus metrics and every web server serves them at /metrics behind the API credentials (web server --metrics=off|only changes that per server). Applies at the next start.',
+    doc: 'When on, the node keeps Prometheus metrics, served at /metrics behind the API credentials by every web server that serves them (web server --serve: api,metrics by default; --serve=metrics alone for a listener of their own). Applies at the next start.',
     validate: parseBoolean,
     default: '1',
   },

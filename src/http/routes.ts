@@ -49,9 +49,9 @@ export const FAMILIES = {
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
   // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
-  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true },
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
   // Prometheus metrics, behind the API's credentials (a read-only token is enough).
-  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false },
+  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };

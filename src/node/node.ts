@@ -6,7 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
@@ -29,9 +29,9 @@ import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
-import { checkSpec, serverUrl, servesFamily, type ServerSpec } from '../web/spec.js';
+import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -69,8 +69,8 @@ export interface NodeState {
   readonly urls: readonly string[];
   readonly controlSocket: string;
   readonly startedAt: string;
-  /** The embedded web servers, with their modes. */
-  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string }>;
+  /** The embedded web servers, with their modes and what they serve. */
+  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly serve: readonly string[] }>;
   /** The log file, or undefined when the log goes to standard output. */
   readonly logFile?: string;
 }
@@ -145,8 +145,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
-    const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
-    const dedicated = new Map<string, { mode: string; seen: number }>();
+    const webServers: Array<{ mode: string; url: string; dedicated: boolean; serve: readonly string[] }> = [];
+    const dedicated = new Map<string, { mode: string; serve: readonly string[]; seen: number }>();
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
@@ -160,7 +160,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         bundles,
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
-        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
       };
     };
@@ -186,8 +186,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         metrics,
       }),
     );
-    const familyEnabled = (family: Family): boolean =>
+    const configured = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
+    // A family is found on a server only if the server serves it (--serve); the owner's own
+    // requests on the control socket reach everything, forwarded ones what their server serves.
+    const servedBy =
+      (serves: (req: IncomingMessage) => readonly string[]) =>
+      (family: Family, req: IncomingMessage): boolean =>
+        configured(family) && (family.serve === 'any' || serves(req).includes(family.serve ?? 'api'));
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -202,14 +208,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policy: (req) => {
         const mode = req.headers[FORWARDED.mode];
         const url = req.headers[FORWARDED.url];
-        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, seen: Date.now() });
+        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, serve: forwardedServes(req), seen: Date.now() });
         return forwardedPolicy(req);
       },
       remoteOf: forwardedFor,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
-      familyEnabled,
       control: (req) => !isForwarded(req),
+      familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
       observer: metrics,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
@@ -225,7 +231,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled: (family) => familyEnabled(family) && servesFamily(spec, family.name),
+          familyEnabled: servedBy(() => servesOf(spec)),
           observer: metrics,
         });
         let listening = 0;
@@ -236,7 +242,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
-        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
+        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
       }
     }
     const urls = webServers.map((w) => w.url);
@@ -248,7 +254,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       urls,
       controlSocket: paths.controlSocket,
       startedAt,
-      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url })),
+      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url, serve: w.serve })),
       logFile: options.logFile,
     };
     // Whole files, renamed into place: `tendril status` and scripts read them while the node

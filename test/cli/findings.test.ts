@@ -204,9 +204,9 @@ describe('CLI findings', { concurrency: 4 }, () => {
       const status = await runCli(p.root, ['status']);
       assert.equal(status.code, 0, status.stderr);
       assert.match(status.stdout, /^uptime: (\d+[dhm] )*\d+[dhms]$/m);
-      assert.match(status.stdout, new RegExp(`^web server: upstream http://127\\.0\\.0\\.1:${a} \\(embedded\\)$`, 'm'));
-      assert.match(status.stdout, new RegExp(`^web server: dev http://127\\.0\\.0\\.1:${b} \\(embedded\\)$`, 'm'));
-      assert.match(status.stdout, new RegExp(`^web server: dev http://127\\.0\\.0\\.1:${dedicatedPort} \\(dedicated\\)$`, 'm'));
+      assert.match(status.stdout, new RegExp(`^web server: upstream http://127\\.0\\.0\\.1:${a} \\(embedded; serves api,metrics\\)$`, 'm'));
+      assert.match(status.stdout, new RegExp(`^web server: dev http://127\\.0\\.0\\.1:${b} \\(embedded; serves api,metrics\\)$`, 'm'));
+      assert.match(status.stdout, new RegExp(`^web server: dev http://127\\.0\\.0\\.1:${dedicatedPort} \\(dedicated; serves api,metrics\\)$`, 'm'));
       assert.match(status.stdout, new RegExp(`^log: ${p.logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
       const json = JSON.parse(await cliOk(p.root, ['status', '--json'])) as { status: string; log: string; uptime_seconds: number; web_servers: unknown[] };
       assert.equal(json.status, 'running');

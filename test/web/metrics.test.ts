@@ -2,7 +2,7 @@
  * Observability: /healthz answers without credentials and says nothing but "up"; /metrics is the
  * Prometheus text format (parsed here by a Prometheus text-format parser), behind the API's
  * credentials (a read-only token is enough), and its figures move with what the node does;
- * metrics.enable=0 and `--metrics=off|only` turn it off or give it a listener of its own, embedded
+ * metrics.enable=0 and `--serve` turn it off or give it a listener of its own, embedded
  * and dedicated alike.
  */
 import assert from 'node:assert/strict';
@@ -120,12 +120,12 @@ describe('metrics switched off, or on a listener of their own', () => {
     }
   });
 
-  it('--metrics=off and --metrics=only, embedded and dedicated', async () => {
-    const server = (metrics: 'off' | 'only') => ({ mode: 'upstream' as const, bind: '127.0.0.1', port: 0, allowedOrigins: [], metrics });
-    const t = await startTestNode({ servers: [server('off'), server('only')] });
+  it('--serve=api leaves metrics out; --serve=metrics is a listener of their own; embedded and dedicated', async () => {
+    const server = (serve: Array<'api' | 'metrics'>) => ({ mode: 'upstream' as const, bind: '127.0.0.1', port: 0, allowedOrigins: [], serve });
+    const t = await startTestNode({ servers: [server(['api']), server(['metrics'])] });
     const [off, only] = t.node.state.urls.map((u) => Number(new URL(u).port));
-    const dedicatedOff = await startDedicatedServer(t.paths, server('off'), silentLogger(), 0);
-    const dedicatedOnly = await startDedicatedServer(t.paths, server('only'), silentLogger(), 0);
+    const dedicatedOff = await startDedicatedServer(t.paths, server(['api']), silentLogger(), 0);
+    const dedicatedOnly = await startDedicatedServer(t.paths, server(['metrics']), silentLogger(), 0);
     try {
       for (const port of [off!, dedicatedOff.port]) {
         assert.equal((await request(port, 'GET', '/metrics')).status, 404, `${port}: no metrics`);

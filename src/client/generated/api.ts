@@ -990,9 +990,11 @@ export interface components {
                 /** @description The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes */
                 web_servers: {
                     /** @enum {string} */
-                    mode: "dev" | "server" | "upstream" | "mtls";
+                    mode: "dev" | "server" | "upstream" | "mtls" | "mesh";
                     url: string;
                     dedicated: boolean;
+                    /** @description What the server serves (--serve) */
+                    serve: ("api" | "metrics" | "sync" | "direct")[];
                 }[];
                 /** @description How late the event loop ran its timers, in ms, over the last complete window (or since start until one completes) */
                 event_loop_delay: {
