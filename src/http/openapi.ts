@@ -11,7 +11,7 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics';
 
 function bodyOf(route: Route): Body {
   switch (route.family.name) {
@@ -24,6 +24,8 @@ function bodyOf(route: Route): Body {
       return 'system';
     case 'tokens':
       return route.method === 'GET' ? 'table' : 'result';
+    case 'metrics':
+      return 'metrics';
   }
   if (route.path.endsWith('.json')) return 'table';
   if (route.path.endsWith('.rhm')) return 'manifest';
@@ -59,6 +61,8 @@ function content(body: Body): Json {
         'image/png': { schema: { type: 'string', format: 'binary' } },
         'image/svg+xml': { schema: { type: 'string' } },
       };
+    case 'metrics':
+      return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
   }
@@ -171,6 +175,7 @@ const TAGS: Record<string, string> = {
   openapi: 'This description',
   docs: 'This page',
   health: 'Health check for load balancers and supervisors',
+  metrics: 'Prometheus metrics',
   control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
   tokens: 'API tokens, managed by users of the node (never by a token)',
   ui: 'The web UI: static files of a client of this API',

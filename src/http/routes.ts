@@ -18,6 +18,8 @@ import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
 import { operationHandlers } from './api/operations.js';
 import { uiHandlers } from './api/ui.js';
+import { metricsHandler } from './api/metrics.js';
+import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
 
 /** What the handlers need from the node. */
@@ -33,6 +35,8 @@ export interface ApiServices {
   readonly nodeFacts: () => Promise<NodeFacts>;
   /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
   readonly reloadConfig?: () => void;
+  /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
+  readonly metrics?: MetricsService;
 }
 
 export const FAMILIES = {
@@ -46,7 +50,9 @@ export const FAMILIES = {
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
   // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
-  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true },
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
+  // Prometheus metrics, behind the API's credentials (a read-only token is enough).
+  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
   // API tokens over the REST API, for users of the node (the web UI): `manage` routes.
   tokens: { name: 'tokens', prefix: '/restful/tokens', wrongMethod: 405, needsRhizome: false },
   // The web UI's static files, and `/` that leads there: no credentials, the page signs in itself.
@@ -104,6 +110,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const O = FAMILIES.openapi;
   const C = FAMILIES.control;
   const H = FAMILIES.health;
+  const M = FAMILIES.metrics;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
@@ -160,6 +167,7 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
     { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
     { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
+    { method: 'GET',    path: '/metrics',                         family: M, scope: 'read',  body: 'none', handler: metricsHandler(services.metrics), summary: 'Metrics in the Prometheus text format' },
     { method: 'GET',    path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', handler: t.list, summary: 'List API tokens (a user of the node, not a token)' },
     { method: 'POST',   path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', ok: [201], handler: t.generate, query: TOKEN_QUERY, summary: 'Make an API token; its secret is in this answer only (a user of the node, not a token)' },
     { method: 'DELETE', path: '/restful/tokens/{id:segment}',     family: TK, scope: 'manage', body: 'none', handler: t.revoke, summary: 'Revoke an API token (a user of the node, not a token)' },
