@@ -28,7 +28,7 @@ async function node(metrics: boolean): Promise<{ instance: string; port: number;
   const instance = await makeInstance({ 'log.level': 'warn', 'metrics.enable': metrics ? '1' : '0' });
   for (const name of ['Alice', 'Bob', 'Carol', 'Dave']) await tendril(instance, ['keyring', 'add', '--name', name, '--did', '5551234']);
   const started = await startTendril(instance);
-  return { instance, port: started.port, pid: started.child.pid!, stop: started.stop };
+  return { instance, port: started.port, pid: started.child.pid!, stop: () => started.stop() };
 }
 
 /** Calls per second of `call`, 8 at a time, for `seconds`. */

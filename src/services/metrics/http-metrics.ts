@@ -45,8 +45,8 @@ export function isLongPoll(route: string): boolean {
 const template = (route: string): string => route.replace(/\{(\w+):\w+\}/g, '{$1}');
 
 export interface HttpMetrics {
-  started(route: string): void;
-  completed(route: string | undefined, method: string, status: number, seconds: number): void;
+  started(this: void, route: string): void;
+  completed(this: void, route: string | undefined, method: string, status: number, seconds: number): void;
 }
 
 export function httpMetrics(registry: Registry): HttpMetrics {
@@ -57,7 +57,7 @@ export function httpMetrics(registry: Registry): HttpMetrics {
   const seriesOf = (route: string | undefined, method: string): Series => {
     const key = route ?? '';
     let methods = byRoute.get(key);
-    if (!methods) byRoute.set(key, (methods = new Map()));
+    if (!methods) byRoute.set(key, (methods = new Map<string, Series>()));
     // Requests that matched no route share one series whatever their method or path, so clients
     // cannot make new series.
     const m = route === undefined ? 'other' : method;

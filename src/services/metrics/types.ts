@@ -7,9 +7,9 @@ import type { Registry } from 'prom-client';
 
 export interface RequestObserver {
   /** A request matched `route` (the route table's pattern), before its handler runs. */
-  started(route: string): void;
+  started(this: void, route: string): void;
   /** A request ended: its route pattern (undefined when none matched), method, status and duration. */
-  completed(route: string | undefined, method: string, status: number, seconds: number): void;
+  completed(this: void, route: string | undefined, method: string, status: number, seconds: number): void;
 }
 
 export interface MetricsService extends RequestObserver {
