@@ -126,3 +126,15 @@ export function useAction(done: () => void = () => {}): Action {
     },
   };
 }
+
+/** Calls `fn` once, `ms` after the last of a burst of calls. */
+export function useDebounced(fn: () => void, ms: number): () => void {
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const saved = useRef(fn);
+  saved.current = fn;
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return () => {
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => saved.current(), ms);
+  };
+}

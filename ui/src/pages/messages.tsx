@@ -8,21 +8,9 @@ import type { Conversation, Identity, Message } from '../../../src/client/index.
 import { Empty, ErrorNote, HexId, IdentitySelect, identityName, Page, Panel } from '../components.js';
 import { useIdentities, useSession } from '../context.js';
 import { short } from '../format.js';
-import { go, useFollow, useLoad } from '../hooks.js';
+import { go, useDebounced, useFollow, useLoad } from '../hooks.js';
 
 const SID_RE = /^[0-9A-Fa-f]{64}$/;
-
-/** Calls `fn` once, `ms` after the last of a burst of calls. */
-function useDebounced(fn: () => void, ms: number): () => void {
-  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
-  const saved = useRef(fn);
-  saved.current = fn;
-  useEffect(() => () => clearTimeout(timer.current), []);
-  return () => {
-    clearTimeout(timer.current);
-    timer.current = setTimeout(() => saved.current(), ms);
-  };
-}
 
 export function Messages(props: { my: string | undefined; their: string | undefined }) {
   const identities = useIdentities();
