@@ -31,7 +31,7 @@ export interface ApiServices {
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
-  readonly nodeFacts: () => NodeFacts;
+  readonly nodeFacts: () => Promise<NodeFacts>;
   /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
   readonly reloadConfig?: () => void;
   /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */

@@ -14,7 +14,7 @@ import type { MetricsService } from './types.js';
 export interface MetricsInit {
   readonly version: string;
   /** Figures read at each scrape. */
-  readonly bundles: () => { bundles: number; bytes: number };
+  readonly bundles: () => Promise<{ bundles: number; bytes: number }>;
   readonly unlockedIdentities: () => number;
 }
 
@@ -41,16 +41,16 @@ export function createMetrics(init: MetricsInit): MetricsService {
     name: 'tendril_rhizome_bundles',
     help: 'Bundles in the Rhizome store',
     registers: [registry],
-    collect() {
-      this.set(init.bundles().bundles);
+    async collect() {
+      this.set((await init.bundles()).bundles);
     },
   });
   new Gauge({
     name: 'tendril_rhizome_store_bytes',
     help: 'Bytes the Rhizome store uses (database and payload files)',
     registers: [registry],
-    collect() {
-      this.set(init.bundles().bytes);
+    async collect() {
+      this.set((await init.bundles()).bytes);
     },
   });
   new Gauge({
