@@ -94,25 +94,21 @@ export function registerMeshmbCommands(program: Command, paths: () => InstancePa
     await asIdentity(opts, me, (node) => node.meshmb.block(me, them, { sender: opts.sender }));
   });
 
-  pinOptions(meshmb.command('feeds <id>').description('list the feeds an identity follows or blocks (id:author:blocked:name:timestamp:last_message)'))
-    .option('--json', 'print the feeds as JSON')
-    .action(async (id: string, opts: Opts) => {
-      const me = idArg('ID', id);
-      await asIdentity(opts, me, async (node) => {
-        const feeds = await node.meshmb.feeds(me);
-        print(opts, feeds, 'id:author:blocked:name:timestamp:last_message', (f) => [f.id, f.author, f.blocked, f.name, f.timestamp, f.last_message]);
+  /** A list of an identity's own (PINs may unlock it first): `header` lines or JSON. */
+  const identityList = <T>(command: string, description: string, header: string, get: (node: TendrilClient, id: string) => Promise<T[]>, pick: (r: T) => unknown[]): void => {
+    pinOptions(meshmb.command(`${command} <id>`).description(`${description} (${header})`))
+      .option('--json', 'print the rows as JSON')
+      .action(async (id: string, opts: Opts) => {
+        const me = idArg('ID', id);
+        await asIdentity(opts, me, async (node) => print(opts, await get(node, me), header, pick));
       });
-    });
-
-  pinOptions(meshmb.command('activity <id>').description("list followed feeds' messages and one's own, newest first (id:author:name:timestamp:offset:message)"))
-    .option('--json', 'print the activity as JSON')
-    .action(async (id: string, opts: Opts) => {
-      const me = idArg('ID', id);
-      await asIdentity(opts, me, async (node) => {
-        const rows = await node.meshmb.activity(me);
-        print(opts, rows, 'id:author:name:timestamp:offset:message', (a) => [a.id, a.author, a.name, a.timestamp, a.offset, a.message]);
-      });
-    });
+  };
+  identityList('feeds', 'list the feeds an identity follows or blocks', 'id:author:blocked:name:timestamp:last_message', (n, me) => n.meshmb.feeds(me), (f) => [
+    f.id, f.author, f.blocked, f.name, f.timestamp, f.last_message,
+  ]);
+  identityList('activity', "list followed feeds' messages and one's own, newest first", 'id:author:name:timestamp:offset:message', (n, me) => n.meshmb.activity(me), (a) => [
+    a.id, a.author, a.name, a.timestamp, a.offset, a.message,
+  ]);
 
   meshmb
     .command('list <feed>')

@@ -8,30 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
 import type { InstancePaths } from '../../src/node/instance.js';
-import { newKeyringFile, writeKeyringFile } from '../../src/store/keyring-file.js';
-import { spawnNode, watchChild, type ChildNode } from '../helpers/child-node.js';
-import { cliArgs, cliEnv, cliOk, killInstanceNode, occupyPort, parseIdentityLines, randomBusyablePort, REPO_ROOT, runCli } from '../helpers/cli.js';
-import { HARRY, makeInstance, request } from '../helpers/node.js';
+import { spawnNode, watchChild } from '../helpers/child-node.js';
+import { cliArgs, cliEnv, cliInstances, cliOk, occupyPort, parseIdentityLines, randomBusyablePort, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { HARRY, request } from '../helpers/node.js';
 
-const instances: InstancePaths[] = [];
-const children: ChildNode[] = [];
-
-function instance(entries: Record<string, string> = {}): InstancePaths {
-  const paths = makeInstance(entries);
-  instances.push(paths);
-  writeKeyringFile(paths.keyringFile, newKeyringFile(TEST_PIN_KEY_PARAMS));
-  return paths;
-}
-
-after(async () => {
-  for (const c of children) await c.stop();
-  for (const paths of instances) {
-    await killInstanceNode(paths);
-    rmSync(paths.root, { recursive: true, force: true });
-  }
-});
+const instances = cliInstances();
+const instance = (entries: Record<string, string> = {}): InstancePaths => instances.make(entries);
+after(() => instances.cleanUp());
 
 const LIST = '/restful/keyring/identities.json';
 /** No stack trace: no "    at " frame line, no "Error:" prefix of a thrown error. */
@@ -41,7 +25,7 @@ describe('CLI findings', { concurrency: 4 }, () => {
   it('config set returns once the running node applied it: the very next request sees the new user', async () => {
     const p = instance();
     const node = await spawnNode(p);
-    children.push(node);
+    instances.track(() => node.stop());
     const neville = 'Basic ' + Buffer.from('neville:longbottom').toString('base64');
     assert.equal((await request(node.port, 'GET', LIST, { auth: neville })).status, 401);
     await cliOk(p.root, ['config', 'set', 'api.restful.users.neville.password'], { env: { TENDRIL_PASSWORD: 'longbottom' } });

@@ -26,7 +26,10 @@ it('tendril on PATH (a link to bin/tendril.js, as npm link makes) runs from any 
     const env = { ...cliEnv(), PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: dir };
     const version = await run('tendril', ['--version'], { cwd: elsewhere, env });
     assert.equal(version.stdout, `${VERSION}\n`);
-    const status = await run('tendril', ['--instance', join(dir, 'inst'), 'status', '--json'], { cwd: elsewhere, env }).catch((e: { code: number; stdout: string }) => e);
+    const status = await run('tendril', ['--instance', join(dir, 'inst'), 'status', '--json'], { cwd: elsewhere, env }).then(
+      () => assert.fail('status of a stopped node exits 3'),
+      (e: { code: number; stdout: string }) => e,
+    );
     assert.equal(status.code, 3, 'stopped');
     assert.equal((JSON.parse(status.stdout) as { status: string }).status, 'stopped');
     assert.equal(existsSync(join(elsewhere, 'dist')), false, 'nothing built where it ran');

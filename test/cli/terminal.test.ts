@@ -5,34 +5,18 @@
  * secrets are asked for without echo, and taken from files and the environment.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
 import type { InstancePaths } from '../../src/node/instance.js';
-import { newKeyringFile, writeKeyringFile } from '../../src/store/keyring-file.js';
-import { spawnNode, type ChildNode } from '../helpers/child-node.js';
-import { cliOk, killInstanceNode, parseIdentityLines, runCli } from '../helpers/cli.js';
-import { makeInstance, request } from '../helpers/node.js';
+import { spawnNode } from '../helpers/child-node.js';
+import { cliInstances, cliOk, parseIdentityLines, runCli } from '../helpers/cli.js';
+import { request } from '../helpers/node.js';
 import { cliInTerminal } from '../helpers/terminal.js';
 
-const instances: InstancePaths[] = [];
-const children: ChildNode[] = [];
-
-function instance(entries: Record<string, string> = {}): InstancePaths {
-  const paths = makeInstance(entries);
-  instances.push(paths);
-  writeKeyringFile(paths.keyringFile, newKeyringFile(TEST_PIN_KEY_PARAMS));
-  return paths;
-}
-
-after(async () => {
-  for (const c of children) await c.stop();
-  for (const paths of instances) {
-    await killInstanceNode(paths);
-    rmSync(paths.root, { recursive: true, force: true });
-  }
-});
+const instances = cliInstances();
+const instance = (entries: Record<string, string> = {}): InstancePaths => instances.make(entries);
+after(() => instances.cleanUp());
 
 const ESC = '\x1b';
 /** Escape sequences a hostile name might carry: window title, clipboard (OSC 52), cursor, CSI in C1. */
@@ -48,7 +32,7 @@ describe('the CLI at a terminal', { concurrency: 3 }, () => {
   it('Ctrl-C during rhizome add cancels the upload, restores the terminal, stores nothing and exits 130', async () => {
     const p = instance();
     const node = await spawnNode(p);
-    children.push(node);
+    instances.track(() => node.stop());
     const file = join(p.root, 'big.bin');
     writeFileSync(file, '');
     truncateSync(file, 64 * 1024 * 1024); // sparse: big enough to be mid-upload, cheap to make
