@@ -99,3 +99,26 @@ export function Outcome(props: { message: string | undefined; error: unknown }) 
     </>
   );
 }
+
+/**
+ * A table in its scrolling wrapper (cards on a phone), with a header row of `columns`; an empty
+ * column name is the actions column, named for screen readers only.
+ */
+export function Table(props: { label: string; columns: readonly string[]; numeric?: readonly string[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table aria-label={props.label}>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c} scope="col" class={props.numeric?.includes(c) ? 'num' : undefined}>
+                {c === '' ? <span class="sr-only">Actions</span> : c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

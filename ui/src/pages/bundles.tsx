@@ -1,7 +1,7 @@
 /** Rhizome: search and filter the bundles, see a manifest, download a payload, upload a file. */
 import { useState } from 'preact/hooks';
 import type { Bundle, BundleFilter } from '../../../src/client/index.js';
-import { Empty, ErrorNote, HexId, Page, Panel } from '../components.js';
+import { Empty, ErrorNote, HexId, Page, Panel, Table } from '../components.js';
 import { useIdentities, useSession } from '../context.js';
 import { bytes, when } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -93,29 +93,11 @@ export function Bundles() {
 function BundleTable(props: { rows: readonly Bundle[] }) {
   const [open, setOpen] = useState<string>();
   return (
-    <div class="table-wrap">
-      <table aria-label="Bundles">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Service</th>
-            <th scope="col" class="num">
-              Size
-            </th>
-            <th scope="col">Added</th>
-            <th scope="col">ID</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((b) => (
-            <BundleRow key={b.id} bundle={b} open={open === b.id} onToggle={() => setOpen(open === b.id ? undefined : b.id)} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table label="Bundles" columns={['Name', 'Service', 'Size', 'Added', 'ID', '']} numeric={['Size']}>
+      {props.rows.map((b) => (
+        <BundleRow key={b.id} bundle={b} open={open === b.id} onToggle={() => setOpen(open === b.id ? undefined : b.id)} />
+      ))}
+    </Table>
   );
 }
 

@@ -1,7 +1,7 @@
 /** The node at a glance: its status and figures, refreshed every two seconds while the page is shown. */
 import { useState } from 'preact/hooks';
 import type { SystemStatus } from '../../../src/client/index.js';
-import { ErrorNote, Page, Panel } from '../components.js';
+import { ErrorNote, Page, Panel, Table } from '../components.js';
 import { useSession } from '../context.js';
 import { bytes, duration, percent } from '../format.js';
 import { useInterval } from '../hooks.js';
@@ -83,30 +83,18 @@ function Status(props: { status: SystemStatus; history: (pick: (s: SystemStatus)
         </p>
       </Panel>
       <Panel title="Web servers">
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Mode</th>
-                <th scope="col">Address</th>
-                <th scope="col">Serves</th>
-                <th scope="col">Kind</th>
-              </tr>
-            </thead>
-            <tbody>
-              {node.web_servers.map((s) => (
-                <tr key={s.url}>
-                  <td data-label="Mode">{s.mode}</td>
-                  <td data-label="Address">
-                    <code>{s.url}</code>
-                  </td>
-                  <td data-label="Serves">{s.serve.join(', ')}</td>
-                  <td data-label="Kind">{s.dedicated ? 'dedicated' : 'embedded'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Web servers" columns={['Mode', 'Address', 'Serves', 'Kind']}>
+          {node.web_servers.map((s) => (
+            <tr key={s.url}>
+              <td data-label="Mode">{s.mode}</td>
+              <td data-label="Address">
+                <code>{s.url}</code>
+              </td>
+              <td data-label="Serves">{s.serve.join(', ')}</td>
+              <td data-label="Kind">{s.dedicated ? 'dedicated' : 'embedded'}</td>
+            </tr>
+          ))}
+        </Table>
       </Panel>
       <Panel title="Host">
         <dl class="figures">

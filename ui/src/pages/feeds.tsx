@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { Activity, Feed } from '../../../src/client/index.js';
-import { Empty, ErrorNote, HexId, IdentitySelect, Outcome, Page, Panel } from '../components.js';
+import { Empty, ErrorNote, HexId, IdentitySelect, Outcome, Page, Panel, Table } from '../components.js';
 import { useIdentities, useSession } from '../context.js';
 import { when } from '../format.js';
 import { go, useAction, useFollow, useLoad } from '../hooks.js';
@@ -161,44 +161,30 @@ function FeedTable(props: { id: string; feeds: readonly Feed[]; onChanged: () =>
   return (
     <>
       <Outcome message={action.message} error={action.error} />
-      <div class="table-wrap">
-        <table aria-label="Followed feeds">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Feed ID</th>
-              <th scope="col">Last message</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.feeds.map((f) => (
-              <tr key={f.id}>
-                <td data-label="Name">
-                  {f.name ?? <span class="muted">—</span>}
-                  {f.blocked && <span class="badge">blocked</span>}
-                </td>
-                <td data-label="Feed ID">
-                  <HexId value={f.id} />
-                </td>
-                <td data-label="Last message">{f.last_message ?? <span class="muted">—</span>}</td>
-                <td class="actions">
-                  <button type="button" disabled={action.busy} onClick={() => void action.run(async () => (await client.meshmb.ignore(props.id, f.id), 'No longer followed.'))}>
-                    {f.blocked ? 'Unblock' : 'Unfollow'}
-                  </button>
-                  {!f.blocked && (
-                    <button type="button" class="danger" disabled={action.busy} onClick={() => void action.run(async () => (await client.meshmb.block(props.id, f.id), 'Blocked.'))}>
-                      Block
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table label="Followed feeds" columns={['Name', 'Feed ID', 'Last message', '']}>
+        {props.feeds.map((f) => (
+          <tr key={f.id}>
+            <td data-label="Name">
+              {f.name ?? <span class="muted">—</span>}
+              {f.blocked && <span class="badge">blocked</span>}
+            </td>
+            <td data-label="Feed ID">
+              <HexId value={f.id} />
+            </td>
+            <td data-label="Last message">{f.last_message ?? <span class="muted">—</span>}</td>
+            <td class="actions">
+              <button type="button" disabled={action.busy} onClick={() => void action.run(async () => (await client.meshmb.ignore(props.id, f.id), 'No longer followed.'))}>
+                {f.blocked ? 'Unblock' : 'Unfollow'}
+              </button>
+              {!f.blocked && (
+                <button type="button" class="danger" disabled={action.busy} onClick={() => void action.run(async () => (await client.meshmb.block(props.id, f.id), 'Blocked.'))}>
+                  Block
+                </button>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </>
   );
 }

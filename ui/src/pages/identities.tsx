@@ -1,7 +1,7 @@
 /** The keyring: list, add, set DID and name, lock, unlock with a PIN, remove. */
 import { useState } from 'preact/hooks';
 import type { Identity } from '../../../src/client/index.js';
-import { Empty, ErrorNote, HexId, Outcome, Page, Panel } from '../components.js';
+import { Empty, ErrorNote, HexId, Outcome, Page, Panel, Table } from '../components.js';
 import { useIdentities, useSession } from '../context.js';
 import { useAction } from '../hooks.js';
 
@@ -18,65 +18,50 @@ export function Identities() {
         <Outcome message={list.message} error={list.error} />
         {identities.data?.length === 0 && <Empty>No identity is unlocked. Add one below, or unlock those protected by a PIN.</Empty>}
         {identities.data !== undefined && identities.data.length > 0 && (
-          <div class="table-wrap">
-            <table aria-label="Unlocked identities">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">DID</th>
-                  <th scope="col">SID</th>
-                  <th scope="col">Signing ID</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
+          <Table label="Unlocked identities" columns={['Name', 'DID', 'SID', 'Signing ID', '']}>
+            {identities.data.map((id) =>
+              editing === id.sid ? (
+                <EditRow key={id.sid} identity={id} onDone={() => (setEditing(undefined), identities.reload())} />
+              ) : (
+                <tr key={id.sid}>
+                  <td data-label="Name">{id.name || <span class="muted">—</span>}</td>
+                  <td data-label="DID">{id.did || <span class="muted">—</span>}</td>
+                  <td data-label="SID">
+                    <HexId value={id.sid} />
+                  </td>
+                  <td data-label="Signing ID">
+                    <HexId value={id.identity} />
+                  </td>
+                  <td class="actions">
+                    <button type="button" onClick={() => setEditing(id.sid)} aria-label={`Edit ${id.name ?? id.sid}`}>
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      disabled={list.busy}
+                      aria-label={`Lock ${id.name ?? id.sid}`}
+                      onClick={() => void list.run(async () => (await client.keyring.lock(id.sid), `Locked ${id.name ?? id.sid}: its PIN unlocks it again.`))}
+                    >
+                      Lock
+                    </button>
+                    <button
+                      type="button"
+                      class="danger"
+                      disabled={list.busy}
+                      aria-label={`Remove ${id.name ?? id.sid}`}
+                      onClick={() => {
+                        if (confirm(`Erase ${id.name ?? id.sid} from the keyring? Its secret keys are lost for good.`)) {
+                          void list.run(async () => (await client.keyring.remove(id.sid), `Removed ${id.name ?? id.sid}.`));
+                        }
+                      }}
+                    >
+                      Remove
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {identities.data.map((id) =>
-                  editing === id.sid ? (
-                    <EditRow key={id.sid} identity={id} onDone={() => (setEditing(undefined), identities.reload())} />
-                  ) : (
-                    <tr key={id.sid}>
-                      <td data-label="Name">{id.name || <span class="muted">—</span>}</td>
-                      <td data-label="DID">{id.did || <span class="muted">—</span>}</td>
-                      <td data-label="SID">
-                        <HexId value={id.sid} />
-                      </td>
-                      <td data-label="Signing ID">
-                        <HexId value={id.identity} />
-                      </td>
-                      <td class="actions">
-                        <button type="button" onClick={() => setEditing(id.sid)} aria-label={`Edit ${id.name ?? id.sid}`}>
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          disabled={list.busy}
-                          aria-label={`Lock ${id.name ?? id.sid}`}
-                          onClick={() => void list.run(async () => (await client.keyring.lock(id.sid), `Locked ${id.name ?? id.sid}: its PIN unlocks it again.`))}
-                        >
-                          Lock
-                        </button>
-                        <button
-                          type="button"
-                          class="danger"
-                          disabled={list.busy}
-                          aria-label={`Remove ${id.name ?? id.sid}`}
-                          onClick={() => {
-                            if (confirm(`Erase ${id.name ?? id.sid} from the keyring? Its secret keys are lost for good.`)) {
-                              void list.run(async () => (await client.keyring.remove(id.sid), `Removed ${id.name ?? id.sid}.`));
-                            }
-                          }}
-                        >
-                          Remove
-                        </button>
-                      </td>
-                    </tr>
-                  ),
-                )}
-              </tbody>
-            </table>
-          </div>
+              ),
+            )}
+          </Table>
         )}
       </Panel>
       <div class="columns">

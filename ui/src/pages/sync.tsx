@@ -5,7 +5,7 @@
  * whatever its columns, so the page works as soon as the route exists.
  */
 import type { JsonTable, TendrilClient } from '../../../src/client/index.js';
-import { Empty, ErrorNote, Page, Panel } from '../components.js';
+import { Empty, ErrorNote, Page, Panel, Table } from '../components.js';
 import { useSession } from '../context.js';
 import { useInterval, useLoad } from '../hooks.js';
 
@@ -42,28 +42,17 @@ export function SyncPeers() {
         )}
         {table.data !== undefined && table.data.rows.length === 0 && <Empty>No peer yet.</Empty>}
         {table.data !== undefined && table.data.rows.length > 0 && (
-          <div class="table-wrap">
-            <table aria-label="Sync peers">
-              <thead>
-                <tr>
-                  {table.data.header.map((h) => (
-                    <th key={h} scope="col">
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {table.data.rows.map((row, i) => (
-                  <tr key={i}>
-                    {row.map((v, j) => (
-                      <td key={j}>{cell(v)}</td>
-                    ))}
-                  </tr>
+          <Table label="Sync peers" columns={table.data.header}>
+            {table.data.rows.map((row, i) => (
+              <tr key={i}>
+                {row.map((v, j) => (
+                  <td key={j} data-label={table.data?.header[j]}>
+                    {cell(v)}
+                  </td>
                 ))}
-              </tbody>
-            </table>
-          </div>
+              </tr>
+            ))}
+          </Table>
         )}
       </Panel>
     </Page>

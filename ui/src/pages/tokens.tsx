@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { NewToken } from '../../../src/client/index.js';
-import { Empty, ErrorNote, Outcome, Page, Panel } from '../components.js';
+import { Empty, ErrorNote, Outcome, Page, Panel, Table } from '../components.js';
 import { useSession } from '../context.js';
 import { when } from '../format.js';
 import { useAction, useLoad } from '../hooks.js';
@@ -52,50 +52,34 @@ export function Tokens() {
         <Outcome message={revoke.message} error={revoke.error} />
         {tokens.data?.length === 0 && <Empty>No token yet.</Empty>}
         {tokens.data !== undefined && tokens.data.length > 0 && (
-          <div class="table-wrap">
-            <table aria-label="Tokens">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">ID</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Access</th>
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.data.map((t) => (
-                  <tr key={t.id}>
-                    <td data-label="Name">{t.name || <span class="muted">—</span>}</td>
-                    <td data-label="ID">
-                      <code>{t.id}</code>
-                    </td>
-                    <td data-label="Created">{when(t.created_at)}</td>
-                    <td data-label="Expires">{t.expires_at === null ? 'never' : when(t.expires_at)}</td>
-                    <td data-label="Access">{t.read_only ? 'read-only' : 'read and write'}</td>
-                    <td class="actions">
-                      <button
-                        type="button"
-                        class="danger"
-                        disabled={revoke.busy}
-                        aria-label={`Revoke ${t.name || t.id}`}
-                        onClick={() => {
-                          if (confirm(`Revoke the token ${t.name || t.id}? Programs using it are refused from now on.`)) {
-                            void revoke.run(async () => (await client.tokens.revoke(t.id), `Revoked ${t.name || t.id}.`));
-                          }
-                        }}
-                      >
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table label="Tokens" columns={['Name', 'ID', 'Created', 'Expires', 'Access', '']}>
+            {tokens.data.map((t) => (
+              <tr key={t.id}>
+                <td data-label="Name">{t.name || <span class="muted">—</span>}</td>
+                <td data-label="ID">
+                  <code>{t.id}</code>
+                </td>
+                <td data-label="Created">{when(t.created_at)}</td>
+                <td data-label="Expires">{t.expires_at === null ? 'never' : when(t.expires_at)}</td>
+                <td data-label="Access">{t.read_only ? 'read-only' : 'read and write'}</td>
+                <td class="actions">
+                  <button
+                    type="button"
+                    class="danger"
+                    disabled={revoke.busy}
+                    aria-label={`Revoke ${t.name || t.id}`}
+                    onClick={() => {
+                      if (confirm(`Revoke the token ${t.name || t.id}? Programs using it are refused from now on.`)) {
+                        void revoke.run(async () => (await client.tokens.revoke(t.id), `Revoked ${t.name || t.id}.`));
+                      }
+                    }}
+                  >
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Panel>
     </Page>
