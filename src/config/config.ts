@@ -36,6 +36,7 @@ export interface Config {
     readonly commands: string | undefined;
   };
   readonly log: { readonly level: LogLevel };
+  readonly metrics: { readonly enable: boolean };
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
@@ -103,5 +104,6 @@ export function buildConfig(entries: ConfigEntries): Config {
     },
     web: { commands: entries.get('web.commands') },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
+    metrics: { enable: parseBoolean(get('metrics.enable')) },
   });
 }

@@ -6,7 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
@@ -22,6 +22,7 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { createMetrics } from '../services/metrics/metrics.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
@@ -31,9 +32,9 @@ import { openDatabase, type Database } from '../store/postgres/database.js';
 import { databaseKeyringStorage } from '../store/postgres/keyring.js';
 import { databaseTokenStorage } from '../store/postgres/tokens.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
-import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
+import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -58,6 +59,10 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
+  readonly reloadConfig?: () => void;
+  /** Where the node's log goes (a file for `start --detach`), for `tendril status`; default stdout. */
+  readonly logFile?: string;
 }
 
 export interface NodeState {
@@ -67,6 +72,10 @@ export interface NodeState {
   readonly urls: readonly string[];
   readonly controlSocket: string;
   readonly startedAt: string;
+  /** The embedded web servers, with their modes and what they serve. */
+  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly serve: readonly string[] }>;
+  /** The log file, or undefined when the log goes to standard output. */
+  readonly logFile?: string;
 }
 
 export interface RunningNode {
@@ -153,8 +162,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
-    const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
-    const dedicated = new Map<string, { mode: string; seen: number }>();
+    const webServers: Array<{ mode: string; url: string; dedicated: boolean; serve: readonly string[] }> = [];
+    const dedicated = new Map<string, { mode: string; serve: readonly string[]; seen: number }>();
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
@@ -169,10 +178,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
         store,
-        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
       };
     };
+
+    // The metrics registry: services that have figures of their own register them on
+    // metrics.registry (prom-client), as the Rhizome and keyring figures are read here.
+    const metrics = config().metrics.enable
+      ? createMetrics({ version: VERSION, bundles: () => rhizome.stats(), unlockedIdentities: () => keyring.list().length })
+      : undefined;
+    if (metrics) stops.push(() => metrics.stop());
 
     const router = new Router(
       buildRoutes({
@@ -184,10 +200,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        reloadConfig: options.reloadConfig,
+        metrics,
       }),
     );
-    const familyEnabled = (family: Family): boolean =>
+    const configured = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
+    // A family is found on a server only if the server serves it (--serve); the owner's own
+    // requests on the control socket reach everything, forwarded ones what their server serves.
+    const servedBy =
+      (serves: (req: IncomingMessage) => readonly string[]) =>
+      (family: Family, req: IncomingMessage): boolean =>
+        configured(family) && (family.serve === 'any' || serves(req).includes(family.serve ?? 'api'));
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -202,14 +226,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policy: (req) => {
         const mode = req.headers[FORWARDED.mode];
         const url = req.headers[FORWARDED.url];
-        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, seen: Date.now() });
+        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, serve: forwardedServes(req), seen: Date.now() });
         return forwardedPolicy(req);
       },
       remoteOf: forwardedFor,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
-      familyEnabled,
       control: (req) => !isForwarded(req),
+      familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
+      observer: metrics,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
@@ -224,14 +249,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled,
+          familyEnabled: servedBy(() => servesOf(spec)),
+          observer: metrics,
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
-          listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
+          // A port given explicitly (start --port) is that port or an error; only the configured
+          // default searches upwards for a free one, as the reference's does.
+          const exact = spec.port === undefined && options.port !== undefined ? { ...spec, port: options.port } : spec;
+          listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
-        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
+        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
       }
     }
     const urls = webServers.map((w) => w.url);
@@ -243,6 +272,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       urls,
       controlSocket: paths.controlSocket,
       startedAt,
+      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url, serve: w.serve })),
+      logFile: options.logFile,
     };
     // Whole files, renamed into place: `tendril status` and scripts read them while the node
     // starts. The port file last: scripts and tests wait for it, and then read the state file.

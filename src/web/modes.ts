@@ -4,8 +4,18 @@
  * decides per mode.
  */
 
-export const MODES = ['dev', 'server', 'upstream', 'mtls'] as const;
+export const MODES = ['dev', 'server', 'upstream', 'mtls', 'mesh'] as const;
 export type Mode = (typeof MODES)[number];
+
+/**
+ * What a web server may serve (`web server --serve=LIST`): `api`, the REST API with its docs;
+ * `metrics`, Prometheus metrics at /metrics (behind the API's credentials; `--serve=metrics` alone
+ * gives them a listener of their own); `sync`, Tendril sync between nodes (credentials: an API
+ * token of this node); `direct`, Rhizome Direct, the reference's node-to-node HTTP sync, which its
+ * clients use without credentials. /healthz is served by every server.
+ */
+export const SERVES = ['api', 'metrics', 'sync', 'direct'] as const;
+export type Serve = (typeof SERVES)[number];
 
 export interface ModePolicy {
   /** HTTPS with --certfile/--keyfile. */
@@ -18,20 +28,32 @@ export interface ModePolicy {
   readonly loopbackOnly: boolean;
   /** Browsers from any origin may call it (dev) or only local pages and --allowed-origin. */
   readonly corsAny: boolean;
+  /** What it serves when --serve is not given. */
+  readonly serveDefault: readonly Serve[];
+  /** False: the REST API is never served in this mode, whatever --serve says. */
+  readonly api: boolean;
 }
 
 export const MODE_POLICY: Readonly<Record<Mode, ModePolicy>> = {
   // Local development: plain HTTP, no credentials, any browser origin, loopback only.
-  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, corsAny: true },
+  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, corsAny: true, serveDefault: ['api', 'metrics'], api: true },
   // Facing a network: HTTPS only, credentials required, any bind address.
-  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false },
+  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
   // Behind a TLS terminator on this host (nginx): plain HTTP on loopback, credentials required.
   // The node's embedded default, and the reference's own behaviour.
-  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, corsAny: false },
+  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
   // Behind a load balancer elsewhere: HTTPS, client certificates from --clientca, credentials.
-  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, corsAny: false },
+  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
+  // Between nodes of a LAN mesh: plain HTTP on any address, for node-to-node sync alone. The REST
+  // API (identities, PINs, passwords) never crosses a network in the clear, so this mode refuses
+  // `--serve=api`; Tendril sync still needs a token, Rhizome Direct carries only signed bundles.
+  mesh: { tls: false, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['sync', 'direct'], api: false },
 };
 
 export function isMode(text: string): text is Mode {
   return (MODES as readonly string[]).includes(text);
+}
+
+export function isServe(text: string): text is Serve {
+  return (SERVES as readonly string[]).includes(text);
 }

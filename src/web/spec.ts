@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { fail } from '../errors.js';
-import { isMode, MODE_POLICY, type Mode } from './modes.js';
+import { isMode, isServe, MODE_POLICY, MODES, SERVES, type Mode, type Serve } from './modes.js';
 
 export interface ServerSpec {
   readonly mode: Mode;
@@ -21,6 +21,13 @@ export interface ServerSpec {
   readonly clientca?: string;
   /** Extra browser origins allowed beside the local ones, e.g. https://app.example.org. */
   readonly allowedOrigins: readonly string[];
+  /** `--serve=LIST`; undefined: the mode's default (see servesOf). */
+  readonly serve?: readonly Serve[];
+}
+
+/** What a server serves: its --serve list, or its mode's default. */
+export function servesOf(spec: Pick<ServerSpec, 'mode' | 'serve'>): readonly Serve[] {
+  return spec.serve ?? MODE_POLICY[spec.mode].serveDefault;
 }
 
 /** The TLS material of a spec, read once at start-up. */
@@ -41,8 +48,8 @@ function usage(why: string): never {
 }
 
 /**
- * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O`
- * (also with a space instead of `=`), with `defaultMode` when --mode is absent.
+ * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O
+ * --serve=LIST` (also with a space instead of `=`), with `defaultMode` when --mode is absent.
  */
 export function parseServerArgs(args: readonly string[], defaultMode: Mode): ServerSpec {
   const values = new Map<string, string[]>();
@@ -62,7 +69,7 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     return v?.[0];
   };
   const modeText = one('mode') ?? defaultMode;
-  if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (dev, server, upstream, mtls)`);
+  if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (${MODES.join(', ')})`);
   const portText = one('port');
   if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) usage(`invalid port ${JSON.stringify(portText)}`);
   const spec: ServerSpec = {
@@ -73,10 +80,19 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     keyfile: one('keyfile'),
     clientca: one('clientca'),
     allowedOrigins: (values.get('allowed-origin') ?? []).flatMap((o) => o.split(',')).filter(Boolean),
+    serve: parseServe(one('serve')),
   };
   values.delete('allowed-origin');
   for (const name of values.keys()) usage(`unknown option --${name}`);
   return spec;
+}
+
+function parseServe(text: string | undefined): Serve[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').filter(Boolean);
+  if (list.length === 0) usage(`--serve needs at least one of ${SERVES.join(', ')}`);
+  for (const item of list) if (!isServe(item)) usage(`--serve: unknown ${JSON.stringify(item)} (${SERVES.join(', ')})`);
+  return [...new Set(list as Serve[])];
 }
 
 /** `web server …; web server …` as in `start --commands` and `web.commands`. */
@@ -152,6 +168,10 @@ function tlsMaterial(spec: ServerSpec, clientCerts: boolean): TlsMaterial {
 export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
   const policy = MODE_POLICY[spec.mode];
   if (isIP(spec.bind) === 0 && spec.bind !== 'localhost') usage(`--bind must be an IP address, not ${JSON.stringify(spec.bind)}`);
+  // Metrics ask for the API's credentials, which plain HTTP on a network would carry in the clear.
+  if (!policy.api && servesOf(spec).some((s) => s === 'api' || s === 'metrics')) {
+    usage(`${spec.mode} mode never serves the REST API or metrics over plain HTTP on a network: --serve=sync,direct (or server mode for the API)`);
+  }
   if (policy.loopbackOnly && !isLoopbackAddress(spec.bind)) {
     usage(`${spec.mode} mode can only bind to a loopback address (127.0.0.1 or ::1), not ${spec.bind}`);
   }

@@ -15,7 +15,7 @@ export interface NodeFacts {
   readonly storeBytes: number;
   readonly unlockedIdentities: number;
   readonly store: StoreFacts;
-  readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean }>;
+  readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean; readonly serve: readonly string[] }>;
   readonly eventLoopDelay: EventLoopDelay;
 }
 
@@ -56,7 +56,7 @@ export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFac
             connected: n.store.connected,
             database_bytes: n.store.databaseBytes ?? null,
           },
-          web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated })),
+          web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated, serve: s.serve })),
           event_loop_delay: {
             window_seconds: n.eventLoopDelay.windowSeconds,
             mean_ms: n.eventLoopDelay.meanMs,
