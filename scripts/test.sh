@@ -6,12 +6,22 @@
 # hostile-request corpus and the concurrency tests included); the others (unit tests,
 # tests of nodes in child processes) would only repeat themselves. Node 20 does not expand globs
 # itself, so find and grep list the files.
+#
+# A third pass runs the same API files on the PostgreSQL store (TENDRIL_TEST_STORE=postgres): each
+# test node gets a database of its own on one private server, started here for the whole run
+# (test/helpers/postgres-run.ts; Debian's postgresql package) and used by the first pass's
+# PostgreSQL tests too. Those files are independent, so they run two at a time.
 set -eu
 cd "$(dirname "$0")/.."
 files=$(find test -name '*.test.ts' | sort)
 api=$(grep -l 'startTestNode' test/http/*.test.ts test/reliability/*.test.ts | sort)
+pg=$(node --import tsx test/helpers/postgres-run.ts start)
+trap 'node --import tsx test/helpers/postgres-run.ts stop "$pg"' EXIT
+export TENDRIL_TEST_PG="$pg"
 status=0
 node --import tsx --test --test-reporter=spec "$@" $files || status=$?
 echo "# again, through a dedicated web server (TENDRIL_TEST_FRONT=dedicated)"
 TENDRIL_TEST_FRONT=dedicated node --import tsx --test --test-reporter=spec "$@" $api || status=$?
+echo "# again, on the PostgreSQL store (TENDRIL_TEST_STORE=postgres)"
+TENDRIL_TEST_STORE=postgres node --import tsx --test --test-reporter=spec --test-concurrency=2 "$@" $api || status=$?
 exit $status

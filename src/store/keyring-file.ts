@@ -126,6 +126,10 @@ export function fileKeyringStorage(path: string): KeyringStorage {
       return file;
     },
     // eslint-disable-next-line @typescript-eslint/require-await -- a local file answers at once
+    async slots() {
+      return [...(readKeyringFile(path)?.slots ?? [])];
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await -- a local file answers at once
     async save(change) {
       if (header === undefined) throw new Error('keyring file not loaded');
       writeKeyringFile(path, { ...header, slots: [...change.slots] });

@@ -18,11 +18,13 @@ export interface SlotChange {
 export interface KeyringStorage {
   /** The keyring as stored now; a new one (random salt, `kdf`) is made if there is none. */
   load(kdf: KdfParams): Promise<KeyringFile>;
+  /** The slots as stored now. */
+  slots(): Promise<Buffer[]>;
   /** Makes a change durable; throws (and stores nothing of it) when it cannot. */
   save(change: SlotChange): Promise<void>;
   /**
-   * Calls `changed` with the current slots whenever another node may have changed them (never for
-   * a keyring only this process writes). Returns the stop.
+   * Calls `changed` whenever another node may have changed the slots (never for a keyring only
+   * this process writes); the keyring then reads slots() again. Returns the stop.
    */
-  watch(changed: (slots: readonly Buffer[]) => void): Promise<() => Promise<void>>;
+  watch(changed: () => void): Promise<() => Promise<void>>;
 }

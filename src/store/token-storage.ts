@@ -23,10 +23,10 @@ export interface TokenStorage {
   add(token: StoredToken, all: readonly StoredToken[]): Promise<void>;
   remove(id: string, all: readonly StoredToken[]): Promise<void>;
   /**
-   * Calls `changed` with every stored token whenever another node may have changed them (never
-   * for a file only this process writes). Returns the stop.
+   * Calls `changed` whenever another node may have changed the tokens (never for a file only this
+   * process writes); the service then load()s them again. Returns the stop.
    */
-  watch(changed: (tokens: StoredToken[]) => void): Promise<() => Promise<void>>;
+  watch(changed: () => void): Promise<() => Promise<void>>;
 }
 
 interface TokenFile {

@@ -43,8 +43,10 @@ export interface PostgresServer {
 export interface StartOptions {
   /** Tests trade an OS crash's durability for speed (fsync=off); benchmarks keep the default. */
   readonly durable?: boolean;
-  /** Leave the directory when the process exits (a server another process stops). */
+  /** Leave the directory when the process exits. */
   readonly keep?: boolean;
+  /** Leave the server running when the process exits (another process stops it). */
+  readonly detach?: boolean;
 }
 
 /** The newest Debian PostgreSQL binary of this name. */
@@ -118,7 +120,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     // The server's log goes to a file, and the child is not waited for: a test process whose
     // work is done exits (and takes the server down with it, below).
     const out = openSync(logFile, 'a');
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', out] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', out], detached: options.detach === true });
     closeSync(out);
     child.unref();
     postmaster = child;
@@ -143,7 +145,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     if (postmaster?.exitCode === null) postmaster.kill('SIGQUIT');
     if (!options.keep) rmSync(root, { recursive: true, force: true });
   };
-  process.once('exit', onExit);
+  if (!options.detach) process.once('exit', onExit);
 
   const url = (database: string, host: string): string => `postgres://${PG_USER}@${host}/${database}`;
   return {

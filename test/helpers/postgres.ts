@@ -102,6 +102,6 @@ export async function createTestDatabase(server?: TestServer | PostgresServer): 
 }
 
 /** Opens a test database as a node would (silent log). */
-export function openTestDatabase(url: string): Promise<Database> {
-  return openDatabase({ url, log: silentLogger(), max: 8 });
+export function openTestDatabase(url: string, application?: string): Promise<Database> {
+  return openDatabase({ url, log: silentLogger(), max: 8, application });
 }

@@ -15,6 +15,8 @@ export interface StoreInspector {
   payloadCount(): Promise<number>;
   /** Large payloads (files, or blobs of chunks), counted apart from the records. */
   largePayloadCount(): Promise<number>;
+  /** Bytes the store counts against rhizome.database_size (spec §7.10). */
+  usedBytes(): Promise<number>;
   /** Whether the store holds a payload with this hash. */
   holds(hash: Buffer): Promise<boolean>;
   /** Payloads being written (temporary files, or pending blobs): none once every request is done. */
@@ -46,6 +48,13 @@ function sqliteInspector(storeDir: string): StoreInspector {
       const root = join(storeDir, 'payloads');
       return readdirSync(root).reduce((n, d) => n + readdirSync(join(root, d)).length, 0);
     },
+    // Database pages in use plus payload files.
+    usedBytes: async () =>
+      withDb((db) => {
+        const pages = Number(db.pragma('page_size', { simple: true })) * (Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true })));
+        const files = db.prepare('SELECT coalesce(sum(length), 0) AS n FROM payloads WHERE data IS NULL').get() as { n: number };
+        return pages + Number(files.n);
+      }),
     holds: async (hash) => withDb((db) => db.prepare('SELECT 1 FROM payloads WHERE hash = ?').get(hash) !== undefined),
     pendingUploads: async () => readdirSync(join(storeDir, 'tmp')).length,
     losePayload: async (hash) => {
@@ -65,6 +74,7 @@ function postgresInspector(url: string): StoreInspector {
   return {
     payloadCount: () => count(sql<Array<{ n: string }>>`SELECT count(*) AS n FROM rhizome_payloads`),
     largePayloadCount: () => count(sql<Array<{ n: string }>>`SELECT count(*) AS n FROM rhizome_blobs`),
+    usedBytes: () => count(sql<Array<{ n: string }>>`SELECT bytes AS n FROM rhizome_usage`),
     holds: async (hash) => (await sql`SELECT 1 FROM rhizome_payloads WHERE hash = ${hash}`).length > 0,
     pendingUploads: () => count(sql<Array<{ n: string }>>`SELECT count(*) AS n FROM rhizome_blobs WHERE state = 0`),
     losePayload: async (hash) => {

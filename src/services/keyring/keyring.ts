@@ -82,9 +82,13 @@ class Keyring implements KeyringService {
     this.slots = file.slots.map((sealed) => ({ sealed }));
   }
 
-  /** The stored slots changed elsewhere: keep what is still there, try known PINs on the rest. */
-  reload(sealed: readonly Buffer[]): Promise<void> {
-    return this.exclusive(() => {
+  /**
+   * The stored slots changed elsewhere: keep what is still there, try known PINs on the rest.
+   * Read in turn with this node's own changes, so an older reading never undoes a newer one.
+   */
+  reload(): Promise<void> {
+    return this.exclusive(async () => {
+      const sealed = await this.storage.slots();
       const known = new Map(this.slots.map((slot) => [slot.sealed.toString('base64'), slot]));
       const fresh: Slot[] = [];
       this.setSlots(
@@ -308,8 +312,8 @@ export async function openKeyring(options: KeyringOptions): Promise<OpenKeyring>
   const file = await storage.load(options.kdf);
   const keyring = new Keyring(storage, file, options.log);
   await keyring.enterPin('');
-  const unwatch = await storage.watch((slots) => {
-    keyring.reload(slots).catch((err: unknown) => options.log.warn({ err }, 'keyring not reloaded'));
+  const unwatch = await storage.watch(() => {
+    keyring.reload().catch((err: unknown) => options.log.warn({ err }, 'keyring not reloaded'));
   });
   // A slot that nothing opens is PIN-protected — or damaged, which looks the same by design.
   options.log.info({ unlocked: keyring.list().length, locked: file.slots.length - keyring.list().length }, 'keyring opened');

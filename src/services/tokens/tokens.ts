@@ -52,10 +52,14 @@ class Tokens implements TokenService {
     return run;
   }
 
-  /** The stored tokens changed elsewhere. */
-  replace(tokens: StoredToken[]): void {
+  private replace(tokens: StoredToken[]): void {
     this.tokens = tokens;
     this.digests = digestsOf(tokens);
+  }
+
+  /** The stored tokens changed elsewhere: read them again, in turn with this node's changes. */
+  reload(): Promise<void> {
+    return this.exclusive(async () => this.replace(await this.storage.load()));
   }
 
   private async save(tokens: StoredToken[], change: (all: StoredToken[]) => Promise<void>): Promise<void> {
@@ -138,6 +142,8 @@ export interface TokensOptions {
 export async function openTokens(options: TokensOptions): Promise<OpenTokens> {
   const storage = options.storage ?? fileTokenStorage(options.path ?? 'tokens.json');
   const tokens = new Tokens(storage, await storage.load(), options.log, options.now ?? Date.now);
-  const stop = await storage.watch((all) => tokens.replace(all));
+  const stop = await storage.watch(() => {
+    tokens.reload().catch((err: unknown) => options.log.warn({ err }, 'tokens not reloaded'));
+  });
   return Object.assign(tokens, { stop });
 }

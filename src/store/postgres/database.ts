@@ -51,6 +51,8 @@ export interface DatabaseOptions {
   readonly max?: number;
   /** Seconds to wait for a connection at start-up before giving up (default 10). */
   readonly connectTimeout?: number;
+  /** application_name of its connections, as pg_stat_activity shows them (default `tendril`). */
+  readonly application?: string;
 }
 
 /** `host:port/database` of a postgres:// URL (a Unix socket directory shows as the host). */
@@ -66,14 +68,14 @@ export function describeTarget(url: string): string {
   }
 }
 
-function client(url: string, max: number, connectTimeout: number, log: Logger): Sql {
+function client(url: string, max: number, connectTimeout: number, application: string, log: Logger): Sql {
   return postgres(url, {
     max,
     types: TYPES,
     connect_timeout: connectTimeout,
     idle_timeout: 60,
     onnotice: () => undefined,
-    connection: { application_name: 'tendril' },
+    connection: { application_name: application },
     // Reconnecting is postgres.js's; what failed is logged without the URL's details.
     onclose: () => log.debug('database connection closed'),
   });
@@ -87,8 +89,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const target = describeTarget(options.url);
   const log = options.log.child({ database: target });
   const timeout = options.connectTimeout ?? 10;
-  const sql = client(options.url, options.max ?? 20, timeout, log);
-  const uploads = client(options.url, 4, timeout, log);
+  const application = options.application ?? 'tendril';
+  const sql = client(options.url, options.max ?? 20, timeout, application, log);
+  const uploads = client(options.url, 4, timeout, application, log);
   try {
     await sql`SELECT 1`;
   } catch (err) {

@@ -33,6 +33,7 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
           slots: await slots(),
         };
       }),
+    slots: () => pg(slots),
     save: (change) =>
       pg(async () => {
         await db.sql.begin(async (tx) => {
@@ -43,14 +44,11 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
         });
       }),
     watch: async (changed) => {
-      const reload = (): void => {
-        slots().then(changed, (err: unknown) => db.observe(err));
-      };
       // Every notification, and every re-established LISTEN (changes meanwhile were not heard).
       let first = true;
-      return db.listen(CHANNEL, reload, () => {
+      return db.listen(CHANNEL, changed, () => {
         if (first) first = false;
-        else reload();
+        else changed();
       });
     },
   };

@@ -50,13 +50,10 @@ export function databaseTokenStorage(db: Database): TokenStorage {
         });
       }),
     watch: async (changed) => {
-      const reload = (): void => {
-        load().then(changed, (err: unknown) => db.observe(err));
-      };
       let first = true;
-      return db.listen(CHANNEL, reload, () => {
+      return db.listen(CHANNEL, changed, () => {
         if (first) first = false;
-        else reload();
+        else changed();
       });
     },
   };

@@ -143,8 +143,11 @@ export class PostgresPayloadWriter implements PayloadWriter {
       // A connection of its own: nothing else may be sent on a connection in the middle of a COPY.
       const conn = await this.#db.uploads.reserve();
       this.#conn = conn;
-      this.#copy = await conn`COPY rhizome_chunks (blob, seq, data) FROM STDIN (FORMAT binary)`.writable();
-      await writeTo(this.#copy, COPY_HEADER);
+      const copy = await conn`COPY rhizome_chunks (blob, seq, data) FROM STDIN (FORMAT binary)`.writable();
+      // Failures (a lost connection) are thrown by the next write or by finish(), not by an event.
+      copy.on('error', () => undefined);
+      this.#copy = copy;
+      await writeTo(copy, COPY_HEADER);
     }
     await writeTo(this.#copy, copyChunk(this.#blob!, this.#seq++, this.#chunk!.subarray(0, this.#used)));
     this.#used = 0; // copyChunk copied the bytes: the buffer can take the next chunk
@@ -225,6 +228,7 @@ export class PostgresPayloadWriter implements PayloadWriter {
 
 /** Writes and waits until the stream takes more (its buffer drained). */
 async function writeTo(stream: Writable, bytes: Buffer): Promise<void> {
+  if (stream.destroyed) throw stream.errored ?? new Error('COPY stream closed');
   if (stream.write(bytes)) return;
   await new Promise<void>((resolve, reject) => {
     const done = (err?: Error): void => {

@@ -15,6 +15,8 @@ import type { Logger } from '../../../log.js';
 import type { Database } from '../../postgres/database.js';
 
 const SWEEP_EVERY_MS = 30_000;
+/** Rows still in use (an upload's COPY holding its blob): give up on them until the next sweep. */
+const LOCK_TIMEOUT = '1s';
 const BATCH = 100;
 
 export class Sweeper {
@@ -61,19 +63,21 @@ export class Sweeper {
     const sessions = await sql<Array<{ session: bigint }>>`
       SELECT DISTINCT session FROM rhizome_blobs WHERE state = 0 AND session <> ${mine}::bigint`;
     for (const { session: key } of sessions) {
-      deleted += await sql.begin(async (tx) => {
+      deleted += await skipBusy(sql.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
         const [lock] = await tx<Array<{ free: boolean }>>`SELECT pg_try_advisory_xact_lock(${key.toString()}::bigint) AS free`;
         if (!lock!.free) return 0; // that node is alive and may still finish its upload
         return (await tx`DELETE FROM rhizome_blobs WHERE state = 0 AND session = ${key.toString()}::bigint`).count;
-      });
+      }));
     }
     const doomed = await sql<Array<{ id: bigint }>>`SELECT id FROM rhizome_blobs WHERE state = 2 LIMIT ${BATCH}`;
     for (const { id } of doomed) {
-      deleted += await sql.begin(async (tx) => {
+      deleted += await skipBusy(sql.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
         const [lock] = await tx<Array<{ free: boolean }>>`SELECT pg_try_advisory_xact_lock(${id.toString()}::bigint) AS free`;
         if (!lock!.free) return 0; // still being read
         return (await tx`DELETE FROM rhizome_blobs WHERE id = ${id.toString()}::bigint AND state = 2`).count;
-      });
+      }));
     }
     if (doomed.length === BATCH) this.#again = true;
     return deleted;
@@ -83,5 +87,15 @@ export class Sweeper {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#running;
+  }
+}
+
+/** A deletion that met a lock (an upload still holding the blob) is left for the next sweep. */
+async function skipBusy(deletion: Promise<number>): Promise<number> {
+  try {
+    return await deletion;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '55P03') return 0;
+    throw err;
   }
 }
