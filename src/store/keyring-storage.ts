@@ -23,6 +23,12 @@ export interface KeyringStorage {
   /** Makes a change durable; throws (and stores nothing of it) when it cannot. */
   save(change: SlotChange): Promise<void>;
   /**
+   * Takes over another keyring (`tendril store migrate`): its salt and key-derivation parameters,
+   * and its slots beside any already here. Only for a storage that holds no slots yet, or holds
+   * slots sealed under that same salt.
+   */
+  adopt(keyring: KeyringFile): Promise<void>;
+  /**
    * Calls `changed` whenever another node may have changed the slots (never for a keyring only
    * this process writes); the keyring then reads slots() again. Returns the stop.
    */

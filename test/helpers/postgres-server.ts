@@ -136,7 +136,10 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     }
   };
   const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    if (postmaster?.exitCode === null && postmaster.signalCode === null) postmaster.kill(sig);
+    if (postmaster?.exitCode === null && postmaster.signalCode === null) {
+      postmaster.ref(); // waited for: the process must not exit meanwhile
+      postmaster.kill(sig);
+    }
     await exited;
   };
   await start();

@@ -217,6 +217,8 @@ class Waiter {
   #end(): void {
     this.#ended = true;
     this.#resolve(END);
+    // Gone from the feed even if its rows were never read (the client left before they were).
+    this.#left();
   }
 
   #resolve(wake: Wake): void {
@@ -232,20 +234,20 @@ class Waiter {
  * goes away.
  */
 async function* liveRows(
-  feed: LiveFeed,
+  waiter: Waiter,
   rhizome: RhizomeService,
   filter: BundleFilter,
-  after: number,
-  endAt: number,
-  signal: AbortSignal,
+  first: AsyncIterable<readonly ListRow[]>,
 ): AsyncGenerator<Row> {
-  const waiter = feed.join(filter, after, endAt, signal);
   try {
     let catchUp = true;
+    let since: AsyncIterable<readonly ListRow[]> | undefined = first;
     for (;;) {
       if (catchUp) {
         waiter.behind = false;
-        for await (const batch of rhizome.listSince(filter, waiter.last)) {
+        const batches = since ?? rhizome.listSince(filter, waiter.last);
+        since = undefined;
+        for await (const batch of batches) {
           for (const row of batch) {
             waiter.last = row.bundle.rowid;
             yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
@@ -318,10 +320,13 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
   };
 
   return {
-    list(ctx) {
+    async list(ctx) {
       let first = true;
+      // The first batch is read before anything is answered: a store that cannot be read is a
+      // JSON error (503 when its database is unreachable), not a list cut off after its header.
+      const batches = await primed(rhizome.list(filterOf(ctx)));
       const rows = async function* (): AsyncGenerator<Row> {
-        for await (const batch of rhizome.list(filterOf(ctx))) {
+        for await (const batch of batches) {
           for (const row of batch) {
             // Only the newest row carries a token: nothing listed is newer (spec §3.3).
             yield listRow(row, first ? encodeBundleToken(rhizome.uuid, row.bundle.rowid) : null);
@@ -333,7 +338,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
       return { kind: 'table', columns: BUNDLE_COLUMNS, rows: rows() };
     },
 
-    newsince(ctx) {
+    async newsince(ctx) {
       let after = 0;
       const token = ctx.params.token;
       if (token !== undefined) {
@@ -342,7 +347,17 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
         after = rowid;
       }
       const endAt = ctx.startedAt + newsinceTimeoutMs();
-      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(feed, rhizome, filterOf(ctx), after, endAt, ctx.signal) };
+      const filter = filterOf(ctx);
+      // Joined before the first read, so nothing stored meanwhile goes unnoticed.
+      const waiter = feed.join(filter, after, endAt, ctx.signal);
+      let first;
+      try {
+        first = await primed(rhizome.listSince(filter, after));
+      } catch (err) {
+        waiter.leave();
+        throw err;
+      }
+      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(waiter, rhizome, filter, first) };
     },
 
     async manifest(ctx) {
@@ -353,5 +368,26 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
 
     raw: payload(false),
     decrypted: payload(true),
+  };
+}
+
+/** `source` with its first item already read: a failure to start surfaces here, not mid-stream. */
+async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        if (head.done === true) return;
+        yield head.value;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done === true) return;
+          yield next.value;
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    },
   };
 }

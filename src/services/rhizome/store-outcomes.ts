@@ -42,6 +42,8 @@ export async function describeStored(stored: StoredBundle, keyring: KeyringServi
 
 /** A failure of the store while writing a payload or committing, as a reply. */
 export function storeFailure(err: unknown, log: Logger, payload?: PayloadStatus): RhizomeReply {
+  // A shared database out of reach: 503 as such (the store works again once it is back).
+  if (isTendrilError(err) && err.code === 'DATABASE_UNAVAILABLE') throw err;
   if (isTendrilError(err) && err.code === 'RHIZOME_BUSY') {
     return { outcome: { bundle: BundleStatus.BUSY, payload: payload ?? PayloadStatus.BUSY } };
   }

@@ -108,7 +108,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connected = err === undefined || !isUnreachable(err);
       if (was !== connected) log.warn(connected ? 'database reachable again' : 'database unreachable');
     };
-    const session = await Session.open(sql, log, observe);
+    const session = await Session.open(options.url, application, log, observe);
     return {
       sql,
       uploads,

@@ -43,6 +43,16 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
           await tx`SELECT pg_notify(${CHANNEL}, '')`;
         });
       }),
+    adopt: (keyring) =>
+      pg(async () => {
+        await db.sql.begin(async (tx) => {
+          await tx`
+            INSERT INTO keyring_header (salt, opslimit, memlimit) VALUES (${keyring.salt}, ${keyring.kdf.opsLimit}, ${keyring.kdf.memLimit})
+            ON CONFLICT (one) DO UPDATE SET salt = excluded.salt, opslimit = excluded.opslimit, memlimit = excluded.memlimit`;
+          for (const sealed of keyring.slots) await tx`INSERT INTO keyring_slots (sealed) VALUES (${sealed}) ON CONFLICT (sealed) DO NOTHING`;
+          await tx`SELECT pg_notify(${CHANNEL}, '')`;
+        });
+      }),
     watch: async (changed) => {
       // Every notification, and every re-established LISTEN (changes meanwhile were not heard).
       let first = true;

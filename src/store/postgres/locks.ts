@@ -7,6 +7,6 @@ export const LOCKS = {
   migrate: '-1',
   /** Held by every transaction that adds, replaces or evicts: row ids follow commit order. */
   commit: '-2',
-  /** Session keys are this minus the session's number. */
+  /** Session keys are this minus a random 60-bit number (session.ts). */
   sessionBase: (-(1n << 40n)).toString(),
 } as const;

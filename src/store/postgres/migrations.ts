@@ -27,7 +27,6 @@ export const MIGRATIONS: readonly string[] = [
     value bytea NOT NULL
   );
   INSERT INTO tendril_meta (key, value) VALUES ('uuid', uuid_send(gen_random_uuid()));
-  CREATE SEQUENCE tendril_sessions;
 
   CREATE SEQUENCE rhizome_rowid;
   CREATE TABLE rhizome_manifests (

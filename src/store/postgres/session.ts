@@ -1,5 +1,5 @@
 /**
- * This node's session with the shared database: one connection kept open, holding
+ * This node's session with the shared database: one connection of its own, kept open, holding
  *
  *   - an exclusive advisory lock on the session's key while the node lives: blobs a node is still
  *     writing carry its session key, and another node's sweeper deletes them only once it can take
@@ -8,31 +8,54 @@
  *     it can take it exclusively, so a download that began before its payload was replaced or
  *     evicted reads to the end (the same promise the SQLite store keeps with an open file).
  *
- * A session whose connection is lost has lost its locks: the next use opens a new one, with a new
- * key. Locks are taken and released in order on the one connection (postgres.js pipelines them).
+ * When that connection closes, its locks are gone: the session is over, and the next use opens a
+ * new one, with a new key (postgres.js would reconnect silently, so the close is watched). A
+ * statement that does not answer within STATEMENT_TIMEOUT_MS ends the session too.
  */
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import type { Logger } from '../../log.js';
-import type { Sql } from './database.js';
 import { isUnreachable } from './errors.js';
 import { LOCKS } from './locks.js';
 
-type Reserved = Awaited<ReturnType<Sql['reserve']>>;
+const STATEMENT_TIMEOUT_MS = 10_000;
+
+type Sql = postgres.Sql<{ bigint: bigint }>;
+
+interface Current {
+  readonly key: bigint;
+  /** Bumped each time the connection closes: locks taken before are gone. */
+  readonly generation: number;
+}
 
 export class Session {
-  #sql: Sql;
-  #log: Logger;
-  #observe: (err: unknown) => void;
-  #current: Promise<{ conn: Reserved; key: bigint }> | undefined;
+  readonly #sql: Sql;
+  readonly #log: Logger;
+  readonly #observe: (err: unknown) => void;
+  #current: Promise<Current> | undefined;
+  #generation = 0;
   #closed = false;
 
-  private constructor(sql: Sql, log: Logger, observe: (err: unknown) => void) {
-    this.#sql = sql;
+  private constructor(url: string, application: string, log: Logger, observe: (err: unknown) => void) {
     this.#log = log;
     this.#observe = observe;
+    this.#sql = postgres(url, {
+      max: 1,
+      types: { bigint: postgres.BigInt },
+      idle_timeout: 0,
+      max_lifetime: null,
+      connect_timeout: 10,
+      onnotice: () => undefined,
+      connection: { application_name: application },
+      onclose: () => {
+        this.#generation++;
+        this.#current = undefined;
+      },
+    });
   }
 
-  static async open(sql: Sql, log: Logger, observe: (err: unknown) => void): Promise<Session> {
-    const session = new Session(sql, log, observe);
+  static async open(url: string, application: string, log: Logger, observe: (err: unknown) => void): Promise<Session> {
+    const session = new Session(url, application, log, observe);
     await session.key();
     return session;
   }
@@ -44,32 +67,25 @@ export class Session {
 
   /** Takes a shared lock on a blob; the returned function releases it (once). */
   async lockBlob(blob: bigint): Promise<() => void> {
-    const { conn } = await this.#session();
-    await this.#run(() => conn`SELECT pg_advisory_lock_shared(${blob.toString()}::bigint)`);
+    const { generation } = await this.#session();
+    await this.#run(() => this.#sql`SELECT pg_advisory_lock_shared(${blob.toString()}::bigint)`);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      // A lost connection has released it already; nothing to wait for either way.
-      this.#run(() => conn`SELECT pg_advisory_unlock_shared(${blob.toString()}::bigint)`).catch(() => undefined);
+      // A closed connection has released it already.
+      if (generation !== this.#generation) return;
+      this.#run(() => this.#sql`SELECT pg_advisory_unlock_shared(${blob.toString()}::bigint)`).catch(() => undefined);
     };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const current = this.#current;
     this.#current = undefined;
-    if (current === undefined) return;
-    try {
-      const { conn } = await current;
-      await conn`SELECT pg_advisory_unlock_all()`.catch(() => undefined);
-      conn.release();
-    } catch {
-      // Never opened: nothing to release.
-    }
+    await this.#sql.end({ timeout: 1 });
   }
 
-  #session(): Promise<{ conn: Reserved; key: bigint }> {
+  #session(): Promise<Current> {
     if (this.#closed) return Promise.reject(new Error('database session closed'));
     this.#current ??= this.#start().catch((err: unknown) => {
       this.#current = undefined;
@@ -79,34 +95,38 @@ export class Session {
     return this.#current;
   }
 
-  async #start(): Promise<{ conn: Reserved; key: bigint }> {
-    const conn = await this.#sql.reserve();
-    try {
-      const [row] = await conn<Array<{ key: bigint }>>`SELECT ${LOCKS.sessionBase}::bigint - nextval('tendril_sessions') AS key`;
-      const key = row!.key;
-      await conn`SELECT pg_advisory_lock(${key.toString()}::bigint)`;
-      this.#log.debug({ session: key.toString() }, 'database session opened');
-      return { conn, key };
-    } catch (err) {
-      conn.release();
-      throw err;
-    }
+  async #start(): Promise<Current> {
+    const generation = this.#generation;
+    // Random, not from a sequence: a nextval no committed write follows is not durable, and after
+    // a crash the server may hand the same value out again (a live session would then shield the
+    // dead one's leftovers from the sweeper).
+    const key = BigInt(LOCKS.sessionBase) - (randomBytes(8).readBigUInt64BE() >> 4n);
+    await this.#run(() => this.#sql`SELECT pg_advisory_lock(${key.toString()}::bigint)`);
+    if (generation !== this.#generation) throw Object.assign(new Error('database session lost while opening'), { code: 'CONNECTION_CLOSED' });
+    this.#log.debug({ session: key.toString() }, 'database session opened');
+    return { key, generation };
   }
 
+  /** Runs a statement on the session's connection, bounded in time. */
   async #run<T>(query: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('database session did not answer'), { code: 'CONNECT_TIMEOUT' })), STATEMENT_TIMEOUT_MS);
+    });
     try {
-      const result = await query();
+      const result = await Promise.race([query(), timeout]);
       this.#observe(undefined);
       return result;
     } catch (err) {
       this.#observe(err);
       if (isUnreachable(err)) {
-        // The connection is gone, and its locks with it: the next use starts a new session.
-        const lost = this.#current;
+        // Its locks may be gone with it: the next use starts a new session.
+        this.#generation++;
         this.#current = undefined;
-        lost?.then(({ conn }) => conn.release()).catch(() => undefined);
       }
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
