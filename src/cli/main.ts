@@ -17,6 +17,7 @@ import { registerMeshmbCommands } from './meshmb-commands.js';
 import { registerMeshmsCommands } from './meshms-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerRhizomeCommands } from './rhizome-commands.js';
+import { registerStoreCommands } from './store-commands.js';
 import { registerWebCommands } from './web-commands.js';
 
 /**
@@ -55,6 +56,7 @@ export function buildProgram(io: Io): Command {
   registerConfigCommands(program, paths, io);
   registerKeyringCommands(program, paths, io);
   registerRhizomeCommands(program, paths, io);
+  registerStoreCommands(program, paths, io);
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
   registerWebCommands(program, paths, io);

@@ -53,6 +53,8 @@ export interface DatabaseOptions {
   readonly connectTimeout?: number;
   /** application_name of its connections, as pg_stat_activity shows them (default `tendril`). */
   readonly application?: string;
+  /** Reading only (a migration's source): the schema is checked, never migrated. */
+  readonly readOnly?: boolean;
 }
 
 /** `host:port/database` of a postgres:// URL (a Unix socket directory shows as the host). */
@@ -101,7 +103,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     throw new TendrilError('DATABASE_CONNECT_FAILED', { arg: `${target} (${why})`, cause: safeCause(err) });
   }
   try {
-    await migrate(sql, log);
+    await migrate(sql, log, options.readOnly === true);
     let connected = true;
     const observe = (err: unknown): void => {
       const was = connected;
@@ -137,7 +139,14 @@ function safeCause(err: unknown): Error {
   return new Error(typeof code === 'string' ? code : 'connection failed');
 }
 
-async function migrate(sql: Sql, log: Logger): Promise<void> {
+async function migrate(sql: Sql, log: Logger, readOnly: boolean): Promise<void> {
+  if (readOnly) {
+    const [table] = await sql`SELECT to_regclass('tendril_migrations') AS t`;
+    const [row] = table?.t === null ? [] : await sql<Array<{ v: number | null }>>`SELECT max(version) AS v FROM tendril_migrations`;
+    const version = row?.v ?? 0;
+    if (version !== MIGRATIONS.length) fail('DATABASE_SCHEMA_NEWER', { arg: `version ${version}, this Tendril reads ${MIGRATIONS.length} (not migrated: opened for reading only)` });
+    return;
+  }
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCKS.migrate}::bigint)`;
     await tx`CREATE TABLE IF NOT EXISTS tendril_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`;

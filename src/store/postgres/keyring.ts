@@ -63,3 +63,13 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
     },
   };
 }
+
+/** The database's keyring as stored, read without writing anything (undefined: none yet). */
+export async function readDatabaseKeyring(db: Database): Promise<KeyringFile | undefined> {
+  return pg(async () => {
+    const [header] = await db.sql<Array<{ salt: Buffer; opslimit: bigint; memlimit: bigint }>>`SELECT salt, opslimit, memlimit FROM keyring_header`;
+    if (header === undefined) return undefined;
+    const slots = (await db.sql<Array<{ sealed: Buffer }>>`SELECT sealed FROM keyring_slots ORDER BY id`).map((r) => r.sealed);
+    return { salt: header.salt, kdf: { opsLimit: Number(header.opslimit), memLimit: Number(header.memlimit) }, slots };
+  });
+}

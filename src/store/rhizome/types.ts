@@ -222,4 +222,9 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /** The clock, for tests. */
   readonly now?: () => number;
+  /**
+   * Open for reading only (`tendril store migrate` reads its source so): nothing is written, not
+   * even by start-up recovery or sweeping; commit() is refused.
+   */
+  readonly readOnly?: boolean;
 }

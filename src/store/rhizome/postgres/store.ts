@@ -61,7 +61,8 @@ class PostgresRhizomeStore implements RhizomeStore {
   readonly #now: () => number;
   readonly #busyTimeoutMs: number;
   readonly #queue: CommitQueue;
-  readonly #sweeper: Sweeper;
+  /** Undefined for a store opened read-only: it deletes nothing, not even others' leftovers. */
+  readonly #sweeper: Sweeper | undefined;
   readonly #remote: RemoteBundles;
   readonly #listeners = new Set<(bundle: ListedBundle) => void>();
   readonly #writers = new WeakMap<FinishedPayload, PostgresPayloadWriter>();
@@ -74,7 +75,7 @@ class PostgresRhizomeStore implements RhizomeStore {
     this.#now = options.now ?? Date.now;
     this.#busyTimeoutMs = Math.max(1, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
     const nodeId = randomBytes(8).toString('hex');
-    this.#sweeper = new Sweeper(db, options.log);
+    this.#sweeper = options.readOnly === true ? undefined : new Sweeper(db, options.log);
     this.#remote = new RemoteBundles(db, nodeId, options.log, (bundles) => this.#notify(bundles));
     this.#queue = new CommitQueue({
       db,
@@ -84,14 +85,14 @@ class PostgresRhizomeStore implements RhizomeStore {
       committed: (bundles, doomed) => {
         for (const b of bundles) this.#remote.seen(b.rowid);
         this.#notify(bundles);
-        if (doomed) this.#sweeper.soon();
+        if (doomed) this.#sweeper?.soon();
       },
     });
   }
 
   async start(): Promise<void> {
     await pg(() => this.#remote.start());
-    this.#sweeper.soon();
+    this.#sweeper?.soon();
   }
 
   async get(bid: Buffer): Promise<StoredBundle | undefined> {
@@ -137,7 +138,7 @@ class PostgresRhizomeStore implements RhizomeStore {
     const { outcome, doomed } = await this.#query(() =>
       makeRoom(this.#db, { n: length, limit: Number(size), now: this.#now(), pinned: this.#queue.pinned(), busyTimeoutMs: this.#busyTimeoutMs }),
     );
-    if (doomed) this.#sweeper.soon();
+    if (doomed) this.#sweeper?.soon();
     return outcome;
   }
 
@@ -147,6 +148,7 @@ class PostgresRhizomeStore implements RhizomeStore {
 
   async commit(bundle: NewBundle, payload: CommitPayload): Promise<CommitOutcome> {
     if (this.#closed) throw new Error('Rhizome store closed');
+    if (this.#options.readOnly === true) throw new Error('Rhizome store opened read-only');
     checkBundle(bundle);
     // Whether a payload named by its hash is held is a query: asked first, checked as SQLite does.
     const lookup = 'kind' in payload ? (payload.kind === 'stored' ? payload.hash : undefined) : this.#writers.get(payload)?.handoff() ? undefined : payload.hash;
@@ -188,7 +190,7 @@ class PostgresRhizomeStore implements RhizomeStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
-    await this.#sweeper.close();
+    await this.#sweeper?.close();
     await this.#remote.stop();
   }
 

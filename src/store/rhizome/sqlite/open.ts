@@ -18,19 +18,20 @@
  * no row names, which would destroy another live opener's work. The node's instance lock (pid
  * file) guarantees this.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { fail } from '../../../errors.js';
 import { configure, DEFAULT_BUSY_TIMEOUT_MS } from './connection.js';
 import { fsyncDirectory, storeLayout } from './layout.js';
 import { recover } from './recovery.js';
-import { migrate } from './schema.js';
+import { migrate, readUuid } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { createStore } from './store.js';
 import type { RhizomeStore, StoreOptions } from '../types.js';
 
 export function openSqliteStore(options: StoreOptions): RhizomeStore {
+  if (options.readOnly === true) return openReadOnly(options);
   const layout = storeLayout(options.dir);
   const made = mkdirSync(layout.dir, { recursive: true, mode: 0o700 });
   mkdirSync(layout.payloadsDir, { recursive: true, mode: 0o700 });
@@ -69,5 +70,36 @@ function checkIntegrity(db: Database.Database): void {
   const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
   if (rows.length === 0 || problems.length > 0) {
     fail('RHIZOME_STORE_CORRUPT', { cause: new Error(`quick_check: ${problems.slice(0, 5).join('; ')}`) });
+  }
+}
+
+/**
+ * The store as it is, for reading only: no directory, schema, pragma or recovery is written (a
+ * store being migrated away is left exactly as found). Refused when there is no store there.
+ * Reading a WAL database makes SQLite create its -wal and -shm companions if they are missing;
+ * those it made (the -wal still empty) are removed again on close.
+ */
+function openReadOnly(options: StoreOptions): RhizomeStore {
+  const layout = storeLayout(options.dir);
+  const wal = `${layout.dbFile}-wal`;
+  const companions = [wal, `${layout.dbFile}-shm`].filter((f) => !existsSync(f));
+  const tidy = (): void => {
+    if (companions.includes(wal) && existsSync(wal) && statSync(wal).size > 0) return;
+    for (const f of companions) rmSync(f, { force: true });
+  };
+  let db: Database.Database;
+  try {
+    db = new Database(layout.dbFile, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw translateSqliteError(err);
+  }
+  try {
+    db.defaultSafeIntegers(true);
+    checkIntegrity(db);
+    return createStore(db, layout, readUuid(db), options, tidy);
+  } catch (err) {
+    db.close();
+    tidy();
+    throw translateSqliteError(err);
   }
 }

@@ -74,6 +74,15 @@ export function migrate(db: Database): Buffer {
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
+  return readUuid(db);
+}
+
+/** The store UUID of a database whose schema exists (RHIZOME_STORE_CORRUPT if it does not). */
+export function readUuid(db: Database): Buffer {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version !== SCHEMA_VERSION) {
+    fail('RHIZOME_STORE_CORRUPT', { cause: new Error(`store schema ${version}, this Tendril reads ${SCHEMA_VERSION}`) });
+  }
   const row = db.prepare<[], { value: unknown }>("SELECT value FROM meta WHERE key = 'uuid'").get();
   if (row === undefined || !Buffer.isBuffer(row.value) || row.value.length !== 16) {
     fail('RHIZOME_STORE_CORRUPT', { cause: new Error('store UUID missing') });

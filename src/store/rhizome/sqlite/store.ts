@@ -37,8 +37,9 @@ import type {
   StoreOptions,
 } from '../types.js';
 
-export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions): RhizomeStore {
-  return new SqliteRhizomeStore(db, layout, uuid, options);
+/** `afterClose`: runs once the database is closed (a read-only store tidies up after itself). */
+export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions, afterClose?: () => void): RhizomeStore {
+  return new SqliteRhizomeStore(db, layout, uuid, options, afterClose);
 }
 
 class SqliteRhizomeStore implements RhizomeStore {
@@ -48,7 +49,8 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #options: StoreOptions;
   readonly #statements: Statements;
   readonly #lister: Lister;
-  readonly #queue: CommitQueue;
+  /** Undefined for a store opened read-only (no writer thread at all). */
+  readonly #queue: CommitQueue | undefined;
   readonly #room: RoomContext;
   readonly #roomState = new RoomState();
   readonly #listeners = new Set<(bundle: ListedBundle) => void>();
@@ -58,15 +60,18 @@ class SqliteRhizomeStore implements RhizomeStore {
   #vacuum: NodeJS.Immediate | undefined;
   #closed = false;
 
-  constructor(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions) {
+  readonly #afterClose: (() => void) | undefined;
+
+  constructor(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions, afterClose?: () => void) {
     this.uuid = uuid;
+    this.#afterClose = afterClose;
     this.#db = db;
     this.#layout = layout;
     this.#options = options;
     this.#statements = prepareStatements(db);
     this.#lister = new Lister(db);
     const now = options.now ?? Date.now;
-    this.#queue = new CommitQueue({
+    this.#queue = options.readOnly === true ? undefined : new CommitQueue({
       layout,
       busyTimeoutMs: options.busyTimeoutMs,
       now,
@@ -83,7 +88,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       options,
       now,
       tempBytes: () => this.#tempBytes,
-      pinned: () => this.#queue.pinned(),
+      pinned: () => this.#queue?.pinned() ?? new Set<string>(),
     };
   }
 
@@ -136,6 +141,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   commit(bundle: NewBundle, payload: CommitPayload): Promise<CommitOutcome> {
     try {
       if (this.#closed) throw new Error('Rhizome store closed');
+      if (this.#queue === undefined) throw new Error('Rhizome store opened read-only');
       checkBundle(bundle);
       return this.#queue.enqueue(bundle, resolveCommitPayload(bundle, payload, this.#writers, (hash) => this.#heldLength(hash)));
     } catch (err) {
@@ -177,9 +183,10 @@ class SqliteRhizomeStore implements RhizomeStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.close();
+    this.#queue?.close();
     if (this.#vacuum !== undefined) clearImmediate(this.#vacuum);
     this.#db.close();
+    this.#afterClose?.();
   }
 
   #heldLength(hash: Buffer): number | undefined {
