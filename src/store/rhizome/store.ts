@@ -21,6 +21,7 @@ import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
   BundleFilter,
+  BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
@@ -33,6 +34,9 @@ import type {
   StoredBundle,
   StoreOptions,
 } from './types.js';
+
+/** Sorts after every 32-byte id (BLOBs compare by bytes, then by length). */
+const AFTER_EVERY_BID = Buffer.alloc(33, 0xff);
 
 export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions): RhizomeStore {
   return new SqliteRhizomeStore(db, layout, uuid, options);
@@ -95,6 +99,15 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   listColumns(filter: BundleFilter, options: ListOptions): Iterable<ListedBundle> {
     return this.#lister.listColumns(filter, options);
+  }
+
+  keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
+    try {
+      const rows = sqlite(() => this.#statements.keys.all(from, before ?? AFTER_EVERY_BID, limit));
+      return Promise.resolve(rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) })));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   bundleCount(): number {
