@@ -88,6 +88,7 @@ async function runForeground(paths: InstancePaths, opts: StartOptions, io: Io): 
     if (next.rhizome.port !== config.rhizome.port) log.warn('rhizome.http.port changes at the next start');
     log.level = next.log.level;
     config = next;
+    node.configChanged();
   });
   if (!detached) banner(io, node.state, config);
   await new Promise<void>((resolve) => {

@@ -11,9 +11,10 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'frames';
 
 function bodyOf(route: Route): Body {
+  if (route.family.rawBody !== undefined) return 'frames';
   switch (route.family.name) {
     case 'docs':
       return route.path.includes('{') ? 'asset' : 'html';
@@ -30,6 +31,8 @@ function bodyOf(route: Route): Body {
   return 'result';
 }
 
+/** The frames of a Tendril sync link, both ways (docs/sync.md). */
+const FRAMES = { 'application/x-tendril-sync': { schema: { type: 'string', format: 'binary', description: 'Tendril sync frames (docs/sync.md)' } } };
 const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
 const RESULT = { 'application/json': { schema: REF('JsonResult') } };
 
@@ -57,6 +60,8 @@ function content(body: Body): Json {
       };
     case 'result':
       return RESULT;
+    case 'frames':
+      return FRAMES;
   }
 }
 
@@ -144,6 +149,7 @@ function operation(route: Route, operationId: string): Json {
   };
   // Public routes need no credentials: an empty requirement overrides the document's.
   if (route.family.public) op.security = [];
+  if (body === 'frames') op.requestBody = { required: true, content: FRAMES };
   if (route.body === 'multipart') {
     const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
     op.requestBody = {
@@ -164,6 +170,8 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  sync: 'Tendril sync between nodes: the link other nodes open, and the peers of this one',
+  route: 'Identities reachable through sync links, as the Serval route table lists them',
 };
 
 /** The document for `routes` (control-only routes are left out: no network listener serves them). */

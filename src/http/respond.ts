@@ -128,6 +128,7 @@ function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult):
     res.end(result.body);
     return;
   }
+  if (result.live) res.socket?.setTimeout(0);
   return pipeline(result.body(), res);
 }
 

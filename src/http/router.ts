@@ -25,6 +25,11 @@ export interface Family {
    * default), `sync` or `direct`. Elsewhere the family answers 404, as if it did not exist.
    */
   readonly serve?: 'api' | 'sync' | 'direct';
+  /**
+   * The media type of this family's POST bodies when they are not multipart/form-data (the
+   * frames of a Tendril sync link); anything else is 415.
+   */
+  readonly rawBody?: string;
 }
 
 export interface QueryDoc {

@@ -17,6 +17,10 @@ import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
 import type { Family, QueryDoc, Route } from './router.js';
+import type { IncomingMessage } from 'node:http';
+import type { SyncService } from '../services/sync/types.js';
+import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
+import { syncHandlers } from './api/sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -29,6 +33,9 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => NodeFacts;
+  readonly sync: SyncService;
+  /** The client's address (a dedicated server's client, for forwarded requests). */
+  readonly remoteOf: (req: IncomingMessage) => string;
 }
 
 export const FAMILIES = {
@@ -41,6 +48,10 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // Tendril sync between nodes (docs/sync.md): only on servers that serve `sync`.
+  sync: { name: 'sync', prefix: '/sync/', wrongMethod: 405, needsRhizome: true, serve: 'sync', rawBody: SYNC_CONTENT_TYPE },
+  syncStatus: { name: 'sync', prefix: '/restful/sync/', wrongMethod: 405, needsRhizome: false },
+  route: { name: 'route', prefix: '/restful/route/', wrongMethod: 404, needsRhizome: false },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -74,6 +85,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const sy = syncHandlers(services.sync, services.remoteOf);
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -129,6 +141,9 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readAll, summary: 'Mark a conversation read' },
     { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
     { method: 'GET',    path: '/restful/system',                  family: S, scope: 'read',  body: 'none', handler: system, summary: 'Host and node status (no secrets)' },
+    { method: 'POST',   path: '/sync/v1/link',                    family: FAMILIES.sync, scope: 'read', body: 'none', ok: [200], handler: sy.link, summary: 'Open a Tendril sync link: frames both ways for as long as it lives (a read-only token pulls only)' },
+    { method: 'GET',    path: '/restful/sync/peers.json',         family: FAMILIES.syncStatus, scope: 'read', body: 'none', handler: sy.peers, summary: 'Sync peers: address, state, last contact, bundles and bytes each way, lag' },
+    { method: 'GET',    path: '/restful/route/all.json',          family: FAMILIES.route, scope: 'read', body: 'none', handler: sy.routes, summary: 'Identities reachable: this node\'s own and those of sync peers and beyond, with hop counts' },
     { method: 'GET',    path: '/openapi.json',                    family: O, scope: 'read',  body: 'none', handler: d.openapi, summary: 'This API, described in OpenAPI 3.1' },
     { method: 'GET',    path: '/docs',                            family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
