@@ -14,6 +14,7 @@ import { registerMeshmsCommands } from './meshms-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerRhizomeCommands } from './rhizome-commands.js';
 import { registerWebCommands } from './web-commands.js';
+import { registerSyncCommands } from './sync-commands.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('tendril')
@@ -31,6 +32,7 @@ export function buildProgram(io: Io): Command {
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
   registerWebCommands(program, paths, io);
+  registerSyncCommands(program, paths, io);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -61,7 +61,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (!log.isLevelEnabled(level)) return;
     log[level](
       {
-        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
+        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket?.remoteAddress ?? 'local',
         method: ctx.method,
         url: redactUrl(ctx.req.url ?? ''),
         status: res.statusCode,

@@ -129,7 +129,11 @@ function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult):
     return;
   }
   if (result.live) res.socket?.setTimeout(0);
-  return pipeline(result.body(), res);
+  return pipeline(result.body(), res).catch((err: unknown) => {
+    // The client went away before the end (a cut download, a sync link dropped): nobody to tell.
+    if (res.destroyed && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    throw err;
+  });
 }
 
 /** Writes a handler's result; returns a promise only when the body streams. */

@@ -4,7 +4,8 @@
  * node that is dialled, peers added through the configuration file the running node watches, and
  * waits that end as soon as what is awaited holds (with a generous bound).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { updateConfigFile } from '../../src/config/file.js';
 import type { InstancePaths } from '../../src/node/instance.js';
@@ -37,6 +38,8 @@ export interface SyncNode {
   kill(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
+  /** What the node logged, and wrote to stderr. */
+  log(): string;
 }
 
 export interface PeerRow {
@@ -96,7 +99,13 @@ export async function startSyncNode(name: string, config: Record<string, string>
       return tableObjects<PeerRow>(r);
     },
     async start() {
-      node.child = await spawnNode(paths, { args: ['--commands', SERVERS], env, stdout: stdoutFd });
+      // The node's log, kept in its instance for a failing test to show.
+      stdoutFd = openSync(join(paths.root, 'node.log'), 'a');
+      try {
+        node.child = await spawnNode(paths, { args: ['--commands', SERVERS], env, stdout: stdoutFd });
+      } finally {
+        closeSync(stdoutFd);
+      }
       const state = JSON.parse(readFileSync(paths.stateFile, 'utf8')) as StateFile;
       node.apiPort = Number(new URL(state.urls[0]!).port);
       node.meshUrl = state.urls[1]!;
@@ -111,7 +120,14 @@ export async function startSyncNode(name: string, config: Record<string, string>
     },
     async destroy() {
       await node.child.stop();
-      rmSync(paths.root, { recursive: true, force: true });
+      if (process.env.TENDRIL_KEEP_TEST_NODES === undefined) rmSync(paths.root, { recursive: true, force: true });
+    },
+    log: () => {
+      try {
+        return readFileSync(join(paths.root, 'node.log'), 'utf8') + node.child.stderr();
+      } catch {
+        return '';
+      }
     },
   };
   Object.defineProperty(node, 'api', {

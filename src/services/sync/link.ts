@@ -108,7 +108,7 @@ export class Link {
     try {
       await this.send(FrameType.HELLO, encodeJson(this.#options.localHello()));
       await this.#read();
-      this.close(this.closeReason ?? 'peer ended the link');
+      this.close(this.closeReason ?? 'peer ended the link', true);
     } catch (err) {
       const reason = err instanceof FrameError ? `protocol error: ${err.message}` : err instanceof LinkClosedError ? (this.closeReason ?? 'closed') : 'connection failed';
       if (err instanceof FrameError) await this.bye('protocol', err.message);
@@ -226,13 +226,21 @@ export class Link {
     this.#transport.output.end();
   }
 
-  /** Ends the link now (idempotent); handlers hear of it once. */
-  close(reason: string): void {
+  /**
+   * Ends the link (idempotent); handlers hear of it once. `graceful`: the peer ended its side (or
+   * said BYE): we end ours and let the exchange finish; otherwise it is cut at once.
+   */
+  close(reason: string, graceful = false): void {
     if (this.#closed) return;
     this.#closed = true;
     this.closeReason ??= reason;
     clearTimeout(this.#timer);
-    this.#transport.destroy();
+    if (graceful) {
+      this.#transport.output.end();
+      setTimeout(() => this.#transport.destroy(), 2000).unref();
+    } else {
+      this.#transport.destroy();
+    }
     this.log.info(
       {
         reason: this.closeReason,

@@ -88,7 +88,9 @@ class Sync implements SyncService {
       {
         input,
         output,
+        // After a BYE the response ends by itself; otherwise the exchange is cut at once.
         destroy: () => {
+          if (output.writableEnded) return;
           output.destroy();
           abort();
         },
@@ -162,7 +164,7 @@ class Sync implements SyncService {
       direction,
       address,
       weAccept,
-      log: this.#o.log.child({ service: 'sync' }),
+      log: this.#o.log,
       localHello: () => {
         const advert = this.#routes.advertFor(link);
         advertised.set(link, advert);
