@@ -131,7 +131,7 @@ export async function startSyncNode(name: string, config: Record<string, string>
     },
   };
   Object.defineProperty(node, 'api', {
-    get: () => ({ request: node.request, port: node.apiPort, paths }) as unknown as TestNode,
+    get: (): TestNode => ({ request: (m: string, p: string, o?: RequestOptions) => node.request(m, p, o), port: node.apiPort, paths }) as unknown as TestNode,
   });
   await node.start();
   return node;
@@ -148,7 +148,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last instanceof Error ? ` (${last.message})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -10,6 +10,8 @@ import type { SyncStore } from './store-view.js';
 import { FrameType } from './wire/frames.js';
 import { encodeId, Unavailable, type PayloadRequest } from './wire/messages.js';
 
+/** Payload bytes in one DATA frame at most. */
+const DATA_MAX = 256 * 1024;
 /** Requests a peer may have open at once; more are answered UNAVAILABLE busy. */
 export const MAX_SERVING = 64;
 
@@ -108,12 +110,16 @@ export class PayloadServer {
         }
         if (this.#serving.get(id) !== s) continue;
         try {
-          await this.#link.send(FrameType.DATA, encodeId(id), next.value);
+          // Store reads may be larger than a frame may be.
+          for (let at = 0; at < next.value.length; at += DATA_MAX) {
+            const piece = next.value.subarray(at, at + DATA_MAX);
+            await this.#link.send(FrameType.DATA, encodeId(id), piece);
+            this.#link.stats.bytesOut += piece.length;
+          }
         } catch {
           this.close();
           return;
         }
-        this.#link.stats.bytesOut += next.value.length;
       }
     }
   }
