@@ -171,7 +171,7 @@ export class PeerDialer {
     if (Date.now() - started > 60_000) this.#failures = 0;
     let delay = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.#failures++);
     // The peer keeps a link to us open already, or we dialled ourselves: no point hurrying.
-    if (reason === 'peer said duplicate') delay = 300_000;
+    if (reason === 'peer said duplicate' || reason === 'refused: duplicate') delay = 300_000;
     if (reason === 'peer said self' || reason === 'refused: self') delay = 3_600_000;
     delay = Math.round(delay * (0.8 + Math.random() * 0.4));
     this.state = 'waiting';
