@@ -69,7 +69,7 @@ void describe('Tendril sync: transfers', () => {
     const digest = createHash('sha512').update(payload).digest('hex');
     proxy.limit(3 * MiB);
     const id = await add(a, payload);
-    await eventually('half of it arrived', async () => (partialBytes(b) > 3 * MiB ? true : undefined), 30_000);
+    await eventually('half of it arrived', () => Promise.resolve(partialBytes(b) > 3 * MiB ? true : undefined), 30_000);
     await b.kill();
     const kept = partialBytes(b);
     assert.ok(kept > 3 * MiB && kept < payload.length, `kept ${kept}`);
@@ -87,7 +87,7 @@ void describe('Tendril sync: transfers', () => {
     const payload = randomBytes(8 * MiB);
     proxy.limit(3 * MiB);
     const id = await add(a, payload);
-    await eventually('some of it arrived', async () => (partialBytes(b) > 2 * MiB ? true : undefined), 30_000);
+    await eventually('some of it arrived', () => Promise.resolve(partialBytes(b) > 2 * MiB ? true : undefined), 30_000);
     await a.kill();
     proxy.limit(undefined);
     await a.start();
@@ -136,7 +136,7 @@ void describe('Tendril sync: transfers', () => {
       const own = new Set([...(await bundles(small))].filter((x) => x.name?.startsWith('small-')).map((x) => x.id));
       const fetched = (await bundles(small)).filter((x) => !own.has(x.id)).reduce((n, x) => n + x.filesize, 0);
       assert.equal((await totals(small)).bytes_in, fetched);
-      await eventually('the refusals are logged', async () => (small.log().split('bundle declined').length > 2 ? true : undefined), 10_000);
+      await eventually('the refusals are logged', () => Promise.resolve(small.log().split('bundle declined').length > 2 ? true : undefined), 10_000);
     } finally {
       await small.destroy();
     }
