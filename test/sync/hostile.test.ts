@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { randomBundleKeyPair, signManifest } from '../../src/crypto/bundle-keys.js';
-import { FrameReader, FrameType, encodeFrame, type Frame } from '../../src/services/sync/wire/frames.js';
+import { Frame, FrameReader, FrameType, encodeFrame } from '../../src/services/sync/wire/frames.js';
 import { decodeRequest, encodeJson, encodeOffer, encodeId } from '../../src/services/sync/wire/messages.js';
 import { insert } from '../helpers/rhizome.js';
 import { bundleVersions, eventually, startSyncNode, type SyncNode } from '../helpers/sync.js';
@@ -47,7 +47,7 @@ class FakePeer {
       this.#req.on('response', (res: IncomingMessage) => {
         const reader = new FrameReader();
         res.on('data', (chunk: Buffer) => {
-          for (const f of reader.push(chunk)) this.frames.push({ type: f.type, body: Buffer.from(f.body) });
+          for (const f of reader.push(chunk)) this.frames.push(new Frame(f.type, [Buffer.from(f.body)]));
           for (const w of this.#waiters.splice(0)) w();
         });
         res.on('error', () => undefined);

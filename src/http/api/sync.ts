@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { JsonValue } from '../../errors.js';
 import { SYNC_CONTENT_TYPE } from '../../services/sync/dialer.js';
 import type { PeerStatus, SyncService } from '../../services/sync/types.js';
+import { chunksOf } from '../../services/sync/chunks.js';
 import type { Handler, JsonTable } from '../types.js';
 
 export interface SyncHandlers {
@@ -80,7 +81,8 @@ const hex = (b: Buffer | undefined): string | null => (b === undefined ? null : 
 export function syncHandlers(sync: SyncService, remoteOf: (req: IncomingMessage) => string): SyncHandlers {
   return {
     link(ctx) {
-      const body = sync.accept(ctx.body(), { remote: remoteOf(ctx.req), canWrite: ctx.principal.canWrite }, () => ctx.req.destroy());
+      ctx.body(); // sends 100 Continue if the client asked for it; the chunks are read off the request itself
+      const body = sync.accept(chunksOf(ctx.req), { remote: remoteOf(ctx.req), canWrite: ctx.principal.canWrite }, () => ctx.req.destroy());
       return { kind: 'body', status: 200, contentType: SYNC_CONTENT_TYPE, body: () => body, length: undefined, live: true };
     },
     peers(): JsonTable {

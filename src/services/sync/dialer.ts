@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../../log.js';
+import { chunksOf } from './chunks.js';
 import type { LinkTransport } from './link.js';
 import type { PeerConfig } from './types.js';
 
@@ -94,7 +95,7 @@ export function openLink(peer: PeerConfig & { readonly tokenFile?: string }): Li
       }
       throw new LinkRefused(`HTTP ${res.statusCode}${message ? ` ${message}` : ''}`);
     }
-    yield* res as AsyncIterable<Buffer>;
+    yield* chunksOf(res);
   }
   return {
     input: input(),

@@ -10,7 +10,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../log.js';
-import { FRAME_NAMES, FrameError, FrameReader, FrameType, encodeFrame, frameHeader } from './wire/frames.js';
+import { FRAME_NAMES, FrameError, FrameReader, FrameType, encodeFrame, frameHeader, type Frame } from './wire/frames.js';
 import { decodeJsonObject, encodeJson } from './wire/messages.js';
 import { parseHello, PROTOCOL_MAJOR, type Hello } from './hello.js';
 
@@ -28,8 +28,8 @@ export interface LinkTransport {
 export interface LinkHandlers {
   /** A valid HELLO arrived: a BYE code to refuse the link with, or undefined to go on. */
   hello(link: Link): string | undefined;
-  /** Any frame after the HELLO. DATA bodies are only valid until the returned promise settles. */
-  frame(link: Link, type: number, body: Buffer): Promise<void> | void;
+  /** Any frame after the HELLO; the next is read once the returned promise settles. */
+  frame(link: Link, frame: Frame): Promise<void> | void;
   closed(link: Link): void;
 }
 
@@ -138,7 +138,7 @@ export class Link {
           case FrameType.PONG:
             break;
           default:
-            await this.#options.handlers.frame(this, frame.type, frame.body);
+            await this.#options.handlers.frame(this, frame);
         }
       }
     }

@@ -48,18 +48,24 @@ export class PayloadRequests {
     void this.#link.send(FrameType.CANCEL, encodeId(id)).catch(() => undefined);
   }
 
-  /** A DATA frame. Bytes of a request we cancelled may still come: they are dropped. */
-  async data(body: Buffer): Promise<void> {
-    const { id } = decodeId(body.subarray(0, 4));
-    const chunk = body.subarray(4);
+  /** A DATA frame, as the pieces it arrived in. Bytes of a request we cancelled may still come: dropped. */
+  async data(parts: readonly Buffer[]): Promise<void> {
+    const head = parts[0]!.length >= 4 ? parts[0]! : Buffer.concat(parts).subarray(0, 4);
+    const { id } = decodeId(head.subarray(0, 4));
     const p = this.#pending.get(id);
     if (p === undefined) return;
-    if (chunk.length > p.remaining) throw new FrameError('DATA beyond the bytes requested');
-    p.remaining -= chunk.length;
-    if (p.remaining === 0) this.#pending.delete(id);
-    this.#link.stats.bytesIn += chunk.length;
-    await p.sink.data(chunk);
-    if (p.remaining === 0) p.sink.end();
+    let skip = 4;
+    for (const part of parts) {
+      const chunk = skip >= part.length ? undefined : part.subarray(skip);
+      skip = Math.max(0, skip - part.length);
+      if (chunk === undefined || chunk.length === 0) continue;
+      if (chunk.length > p.remaining) throw new FrameError('DATA beyond the bytes requested');
+      p.remaining -= chunk.length;
+      if (p.remaining === 0) this.#pending.delete(id);
+      this.#link.stats.bytesIn += chunk.length;
+      await p.sink.data(chunk);
+      if (p.remaining === 0) p.sink.end();
+    }
   }
 
   unavailable(body: Buffer): void {

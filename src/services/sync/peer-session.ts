@@ -15,7 +15,7 @@ import { upperBound } from './reconcile/prefix.js';
 import { ID_PREFIX_BYTES, type IdEntry, type ItemSource } from './reconcile/reconciler.js';
 import type { PeerRoutes } from './routing.js';
 import type { SyncStore } from './store-view.js';
-import { FrameType } from './wire/frames.js';
+import { FrameType, type Frame } from './wire/frames.js';
 import { decodeId, decodeJsonObject, decodeNotHave, decodeOffer, decodeRequest, decodeWant, encodeJson, encodeNotHave, encodeWant } from './wire/messages.js';
 
 const WANTS_PER_FRAME = 4096;
@@ -111,8 +111,13 @@ export class PeerSession {
     this.#wanted.clear();
   }
 
-  async frame(type: number, body: Buffer): Promise<void> {
-    switch (type) {
+  async frame(frame: Frame): Promise<void> {
+    if (frame.type === FrameType.DATA) {
+      await this.requests.data(frame.parts);
+      return;
+    }
+    const body = frame.body;
+    switch (frame.type) {
       case FrameType.RECON:
         this.#recon.receive(body);
         return;
@@ -132,9 +137,6 @@ export class PeerSession {
         return;
       case FrameType.REQUEST:
         await this.#server.request(decodeRequest(body));
-        return;
-      case FrameType.DATA:
-        await this.requests.data(body);
         return;
       case FrameType.UNAVAILABLE:
         this.requests.unavailable(body);

@@ -83,7 +83,8 @@ class Sync implements SyncService {
   }
 
   accept(input: AsyncIterable<Buffer>, info: IncomingLinkInfo, abort: () => void): Readable {
-    const output = new PassThrough();
+    // Room for a few DATA frames, so the sender need not wait for each one to leave.
+    const output = new PassThrough({ highWaterMark: 1024 * 1024 });
     const link = this.#link(
       {
         input,
@@ -172,7 +173,7 @@ class Sync implements SyncService {
       },
       handlers: {
         hello: (l) => this.#hello(l, advertised.get(l)),
-        frame: (l, type, body) => this.#sessions.get(l)?.frame(type, body),
+        frame: (l, frame) => this.#sessions.get(l)?.frame(frame),
         closed: (l) => this.#closed(l),
       },
     });

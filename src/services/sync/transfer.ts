@@ -74,8 +74,47 @@ function classify(reply: RhizomeReply): TransferOutcome {
   }
 }
 
+/**
+ * The partial file of a transfer, written behind the import: writes are queued in order and only
+ * waited for when more than PARTIAL_QUEUE bytes are pending, so the copy kept for resuming costs
+ * the transfer little time. Its bytes are the payload's from 0, so its length is always the resume
+ * point, whatever was written when the node stopped.
+ */
+class PartialWriter {
+  #chain: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #failed = false;
+
+  constructor(private readonly file: FileHandle) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#failed) return;
+    // Not copied: what comes here (DATA frames, store reads) are buffers nobody reuses.
+    const copy = chunk;
+    this.#pending += copy.length;
+    this.#chain = this.#chain.then(async () => {
+      try {
+        if (!this.#failed) await this.file.write(copy);
+      } catch {
+        // Only resuming is at stake: stop writing rather than leave a file with a gap.
+        this.#failed = true;
+      } finally {
+        this.#pending -= copy.length;
+      }
+    });
+    if (this.#pending > PARTIAL_QUEUE) await this.#chain;
+  }
+
+  async close(): Promise<void> {
+    await this.#chain;
+    await this.file.close();
+  }
+}
+
+const PARTIAL_QUEUE = 8 * 1024 * 1024;
+
 /** Streams `source` into the session (and the partial file, if any). */
-async function feed(source: Readable, session: ImportSession, partial: FileHandle | undefined): Promise<number> {
+async function feed(source: Readable, session: ImportSession, partial: PartialWriter | undefined): Promise<number> {
   let n = 0;
   for await (const chunk of source as AsyncIterable<Buffer>) {
     await session.writePayload(chunk);
@@ -99,42 +138,43 @@ async function journalBytes(store: SyncStore, m: Manifest): Promise<{ stream: ()
 }
 
 /** Receives the requested bytes into the session; resolves with how it ended. */
-function fetchRest(src: TransferSource, m: Manifest, offset: number, session: ImportSession, partial: FileHandle | undefined): Promise<string> {
+function fetchRest(src: TransferSource, m: Manifest, offset: number, session: ImportSession, partial: PartialWriter | undefined): Promise<string> {
   const length = Number(m.filesize!) - offset;
   return new Promise((resolve) => {
-    let stall: NodeJS.Timeout | undefined;
     let id = 0;
-    const watch = (): void => {
-      clearTimeout(stall);
-      stall = setTimeout(() => {
+    let progress = Date.now();
+    // One timer that looks again when the stall limit could be reached, not one per chunk.
+    let stall: NodeJS.Timeout | undefined;
+    const check = (): void => {
+      const idle = Date.now() - progress;
+      if (idle >= STALL_MS) {
         src.requests.cancel(id);
         resolve('stalled');
-      }, STALL_MS);
+        return;
+      }
+      stall = setTimeout(check, STALL_MS - idle);
       stall.unref();
+    };
+    const done = (how: string): void => {
+      clearTimeout(stall);
+      resolve(how);
     };
     id = src.requests.request(m.id!, m.version!, offset, length, {
       data: async (chunk) => {
-        watch();
+        progress = Date.now();
         try {
           await session.writePayload(chunk);
           if (partial) await partial.write(chunk);
         } catch {
           // Our disk, not the peer: stop this transfer, keep the link.
-          clearTimeout(stall);
           src.requests.cancel(id);
-          resolve('could not write what arrived');
+          done('could not write what arrived');
         }
       },
-      end: () => {
-        clearTimeout(stall);
-        resolve('done');
-      },
-      fail: (reason) => {
-        clearTimeout(stall);
-        resolve(reason);
-      },
+      end: () => done('done'),
+      fail: (reason) => done(reason),
     });
-    watch();
+    check();
   });
 }
 
@@ -144,7 +184,7 @@ export async function runTransfer(deps: TransferDeps, offered: Offered, src: Tra
   if (!('setManifest' in opened)) return { outcome: 'have' };
   const session = opened;
   const ended = (reply: RhizomeReply): { outcome: TransferOutcome; reason?: string } => ({ outcome: classify(reply), reason: reply.outcome.bundleMessage });
-  let partial: FileHandle | undefined;
+  let partial: PartialWriter | undefined;
   const key: PartialKey | undefined = m.filehash === undefined ? undefined : { bid: m.id!, version: m.version!, filehash: m.filehash };
   try {
     const refused = await session.setManifest(offered.signed);
@@ -160,9 +200,9 @@ export async function runTransfer(deps: TransferDeps, offered: Offered, src: Tra
     let local = 0;
     if (held > 0 && held <= size && held >= (journal?.length ?? 0)) {
       local = await feed(deps.partials.read(key!, held), session, undefined);
-      partial = await deps.partials.writer(key!, false);
+      partial = new PartialWriter(await deps.partials.writer(key!, false));
     } else {
-      if (tee) partial = await deps.partials.writer(key, true);
+      if (tee) partial = new PartialWriter(await deps.partials.writer(key, true));
       const bytes = journal === undefined ? undefined : await journal.stream();
       if (bytes !== undefined) local = await feed(bytes, session, partial);
     }

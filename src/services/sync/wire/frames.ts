@@ -30,9 +30,23 @@ export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 export const FRAME_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k]));
 
-export interface Frame {
-  readonly type: number;
-  readonly body: Buffer;
+/**
+ * A received frame. Its body arrives as the pieces of the chunks it spanned: a DATA frame's
+ * payload bytes go on to the disk as those pieces, without being copied together first.
+ */
+export class Frame {
+  #body: Buffer | undefined;
+
+  constructor(
+    readonly type: number,
+    readonly parts: readonly Buffer[],
+  ) {}
+
+  /** The body as one buffer (joined once, on first use). */
+  get body(): Buffer {
+    this.#body ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    return this.#body;
+  }
 }
 
 /** One frame's bytes. */
@@ -63,54 +77,51 @@ export class FrameError extends Error {
 }
 
 /**
- * Splits a byte stream into frames, holding at most one incomplete frame. A length of 0 or above
- * `max` is a protocol error: the peer is broken or hostile, and nothing after it can be trusted.
+ * Splits a byte stream into frames, holding only the pieces of the frame in progress. A length of
+ * 0 or above `max` is a protocol error: the peer is broken or hostile, and nothing after it can be
+ * trusted.
  */
 export class FrameReader {
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  #need = 5;
-  #header: { length: number; type: number } | undefined;
+  readonly #header = Buffer.alloc(5);
+  #headerFill = 0;
+  /** Body bytes still to come for the current frame, or -1 while reading a header. */
+  #need = -1;
+  #type = 0;
+  #parts: Buffer[] = [];
 
   constructor(private readonly max = MAX_FRAME) {}
 
   /** The frames completed by `chunk`, in order. */
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
-    let buf = chunk;
-    if (this.#pendingBytes > 0) {
-      this.#pending.push(chunk);
-      this.#pendingBytes += chunk.length;
-      if (this.#pendingBytes < this.#need) return frames;
-      buf = Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-    }
     let at = 0;
-    for (;;) {
-      if (this.#header === undefined) {
-        if (buf.length - at < 5) break;
-        const length = buf.readUInt32BE(at);
+    while (at < chunk.length || this.#need === 0) {
+      if (this.#need < 0) {
+        const take = Math.min(5 - this.#headerFill, chunk.length - at);
+        chunk.copy(this.#header, this.#headerFill, at, at + take);
+        this.#headerFill += take;
+        at += take;
+        if (this.#headerFill < 5) break;
+        this.#headerFill = 0;
+        const length = this.#header.readUInt32BE(0);
         if (length === 0 || length > this.max) throw new FrameError(`frame length ${length} outside 1..${this.max}`);
-        this.#header = { length, type: buf[at + 4]! };
-        at += 5;
+        this.#type = this.#header[4]!;
         this.#need = length - 1;
       }
-      if (buf.length - at < this.#need) break;
-      frames.push({ type: this.#header.type, body: buf.subarray(at, at + this.#need) });
-      at += this.#need;
-      this.#header = undefined;
-      this.#need = 5;
-    }
-    if (at < buf.length) {
-      this.#pending.push(buf.subarray(at));
-      this.#pendingBytes = buf.length - at;
+      const take = Math.min(this.#need, chunk.length - at);
+      if (take > 0) this.#parts.push(chunk.subarray(at, at + take));
+      at += take;
+      this.#need -= take;
+      if (this.#need > 0) break;
+      frames.push(new Frame(this.#type, this.#parts));
+      this.#parts = [];
+      this.#need = -1;
     }
     return frames;
   }
 
   /** True when no partial frame is held (a clean end of stream). */
   get idle(): boolean {
-    return this.#pendingBytes === 0 && this.#header === undefined;
+    return this.#need < 0 && this.#headerFill === 0;
   }
 }
