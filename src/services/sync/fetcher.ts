@@ -12,7 +12,7 @@ import type { RhizomeService } from '../rhizome/types.js';
 import type { Link } from './link.js';
 import { PARTIAL_MIN, type Partials } from './partials.js';
 import type { SyncStore } from './store-view.js';
-import { runTransfer, type Offered, type TransferSource } from './transfer.js';
+import { runTransfer, type TransferSource } from './transfer.js';
 
 const MAX_SMALL = 32;
 const MAX_LARGE = 2;
@@ -36,7 +36,8 @@ export interface FetcherDeps {
 
 interface Candidate {
   readonly key: string;
-  readonly offered: Offered;
+  /** The signed manifest only: a parsed one costs four times its size, and thousands may wait. */
+  readonly signed: Buffer;
   readonly version: bigint;
   readonly size: number;
   readonly priority: number;
@@ -104,7 +105,7 @@ export class Fetcher {
     const klass = this.#deps.recipientClass(manifest.recipient, src.link);
     const candidate: Candidate = {
       key,
-      offered: { manifest, signed: Buffer.from(signed) },
+      signed: Buffer.from(signed),
       version,
       size,
       priority: klass * 64 + Math.floor(Math.log2(size + 1)),
@@ -143,7 +144,7 @@ export class Fetcher {
   #forget(c: Candidate): void {
     if (this.#candidates.get(c.key) !== c) return;
     this.#candidates.delete(c.key);
-    this.#bytes -= c.offered.signed.length;
+    this.#bytes -= c.signed.length;
   }
 
   /** Starts what capacity allows, best first; a candidate that cannot start now waits its turn. */
@@ -174,7 +175,7 @@ export class Fetcher {
     this.#active.set(c.key, { version: c.version, source: src, since: c.since });
     if (large) this.#large++;
     else this.#small++;
-    void runTransfer(this.#deps, c.offered, src).then(({ outcome, reason }) => {
+    void runTransfer(this.#deps, { manifest: parseManifest(c.signed), signed: c.signed }, src).then(({ outcome, reason }) => {
       if (large) this.#large--;
       else this.#small--;
       this.#active.delete(c.key);
@@ -196,7 +197,7 @@ export class Fetcher {
           if (others.length > 0 && !this.#candidates.has(c.key)) {
             const again = { ...c, sources: new Set(others), seq: this.#seq++ };
             this.#candidates.set(c.key, again);
-            this.#bytes += again.offered.signed.length;
+            this.#bytes += again.signed.length;
             this.#push(again);
           }
           log.info({ bid: c.key, version: String(c.version), reason }, 'bundle transfer failed');
