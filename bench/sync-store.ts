@@ -15,7 +15,7 @@ import { bundleColumns } from '../src/services/rhizome/columns.js';
 import { openRhizomeStore } from '../src/store/rhizome/open.js';
 import type { CommitPayload, RhizomeStore } from '../src/store/rhizome/types.js';
 
-export function openStore(instance: string): RhizomeStore {
+export function openStore(instance: string): Promise<RhizomeStore> {
   return openRhizomeStore({ dir: join(instance, 'rhizome'), databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 128 * 1024 });
 }
 
@@ -44,7 +44,7 @@ async function storeOne(store: RhizomeStore, payload: Buffer | (() => AsyncItera
 
 /** Stores `count` bundles with `size`-byte random payloads; returns their ids. */
 export async function fillStore(instance: string, count: number, size: number, prefix = 'bench'): Promise<string[]> {
-  const store = openStore(instance);
+  const store = await openStore(instance);
   try {
     const ids: string[] = [];
     const window = new Set<Promise<void>>();
@@ -59,13 +59,13 @@ export async function fillStore(instance: string, count: number, size: number, p
     await Promise.all(window);
     return ids;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** Stores one bundle of `size` random bytes, generated in 1 MiB pieces (never held whole). */
 export async function storeLarge(instance: string, size: number): Promise<string> {
-  const store = openStore(instance);
+  const store = await openStore(instance);
   try {
     return await storeOne(
       store,
@@ -77,7 +77,7 @@ export async function storeLarge(instance: string, size: number): Promise<string
       'large.bin',
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

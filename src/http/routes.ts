@@ -32,7 +32,7 @@ export interface ApiServices {
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
-  readonly nodeFacts: () => NodeFacts;
+  readonly nodeFacts: () => Promise<NodeFacts>;
   readonly sync: SyncService;
   /** The client's address (a dedicated server's client, for forwarded requests). */
   readonly remoteOf: (req: IncomingMessage) => string;

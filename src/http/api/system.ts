@@ -19,10 +19,10 @@ export interface NodeFacts {
   readonly sync: SyncCounters;
 }
 
-export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Handler {
-  return () => {
+export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFacts>): Handler {
+  return async () => {
     const h = host();
-    const n = node();
+    const n = await node();
     return jsonResult(200, 'OK', [
       [
         'system',

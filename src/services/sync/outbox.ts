@@ -1,12 +1,11 @@
 /**
  * The OFFERs waiting to go to one peer (docs/sync.md §6.1): bundles stored here since the link came
- * up (live, first) and bundles reconciliation or a WANT found the peer lacks (by id and version;
- * the manifest is read when the offer is sent, and the version then stored is offered).
+ * up (live, first) and bundles reconciliation or a WANT found the peer lacks, by id and version:
+ * the manifest is read when the offer is sent, and the version then stored is offered.
  *
  * Memory stays bounded: reconciliation waits for room; live offers beyond the bound are dropped
  * and a reconciliation is asked for instead, which finds them again at the cost of a few bytes.
  */
-import type { StoredBundle } from '../../store/rhizome/types.js';
 import type { SyncItem } from './reconcile/fingerprint.js';
 import type { Link } from './link.js';
 import type { SyncStore } from './store-view.js';
@@ -27,7 +26,7 @@ export interface OutboxDeps {
 
 export class OfferOutbox {
   readonly #deps: OutboxDeps;
-  #live: StoredBundle[] = [];
+  #live: SyncItem[] = [];
   #keys: SyncItem[] = [];
   #running = false;
   #overflow = false;
@@ -43,7 +42,7 @@ export class OfferOutbox {
   }
 
   /** A bundle just stored here. */
-  live(bundle: StoredBundle): void {
+  live(bundle: SyncItem): void {
     if (this.#live.length >= MAX_LIVE) {
       this.#overflow = true;
       return;
@@ -78,16 +77,16 @@ export class OfferOutbox {
     const { link, store } = this.#deps;
     try {
       for (;;) {
-        let bundle = this.#live.shift();
-        if (bundle === undefined) {
-          const key = this.#keys.shift();
+        let key = this.#live.shift();
+        if (key === undefined) {
+          key = this.#keys.shift();
           if (key === undefined) break;
           this.#room.shift()?.();
-          bundle = await store.get(key.bid);
-          // Replaced by an older one cannot happen; gone or not servable: nothing to offer.
-          if (bundle === undefined || bundle.version < key.version) continue;
         }
-        if (link.closed) return;
+        if (!this.#deps.worthOffering(key.bid, key.version)) continue;
+        const bundle = await store.get(key.bid);
+        // Gone, or only an older version held: nothing to offer.
+        if (bundle === undefined || bundle.version < key.version || link.closed) continue;
         if (!this.#deps.worthOffering(bundle.bid, bundle.version) || !(await store.servable(bundle))) continue;
         await link.send(FrameType.OFFER, encodeOffer(bundle.manifest));
         this.offered++;

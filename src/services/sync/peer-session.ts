@@ -2,7 +2,6 @@
  * Everything a link does once both HELLOs are in (docs/sync.md §4–§6): reconciliation, OFFERs
  * both ways, WANTs, payload requests and the DATA that answers them, route updates. One per link.
  */
-import type { StoredBundle } from '../../store/rhizome/types.js';
 import type { Fetcher } from './fetcher.js';
 import { parseIdentities, parseRoutes } from './hello.js';
 import type { Link } from './link.js';
@@ -90,7 +89,7 @@ export class PeerSession {
   }
 
   /** A bundle was just stored here. */
-  stored(bundle: StoredBundle): void {
+  stored(bundle: SyncItem): void {
     if (this.link.peerAccepts) this.#outbox.live(bundle);
   }
 

@@ -180,7 +180,7 @@ function fetchRest(src: TransferSource, m: Manifest, offset: number, session: Im
 
 export async function runTransfer(deps: TransferDeps, offered: Offered, src: TransferSource, useLocal = true): Promise<{ outcome: TransferOutcome; reason?: string }> {
   const m = offered.manifest;
-  const opened = deps.rhizome.beginImport({ id: m.id!, version: m.version! });
+  const opened = await deps.rhizome.beginImport({ id: m.id!, version: m.version! });
   if (!('setManifest' in opened)) return { outcome: 'have' };
   const session = opened;
   const ended = (reply: RhizomeReply): { outcome: TransferOutcome; reason?: string } => ({ outcome: classify(reply), reason: reply.outcome.bundleMessage });
