@@ -65,12 +65,14 @@ export class OfferOutbox {
     for (const wake of this.#room.splice(0)) wake();
   }
 
+  /**
+   * Starts the sender unless it runs. It clears #running itself, in the same turn as it finds the
+   * queues empty, so an offer queued just then is never left waiting for the next one.
+   */
   #kick(): void {
     if (this.#running) return;
     this.#running = true;
-    void this.#run().finally(() => {
-      this.#running = false;
-    });
+    void this.#run();
   }
 
   async #run(): Promise<void> {
@@ -94,6 +96,8 @@ export class OfferOutbox {
     } catch {
       // The link closed under us; it says why.
       return;
+    } finally {
+      this.#running = false;
     }
     if (this.#overflow) {
       this.#overflow = false;

@@ -82,44 +82,53 @@ export class PayloadServer {
     void this.#link.send(FrameType.UNAVAILABLE, encodeId(id, reason)).catch(() => undefined);
   }
 
+  /** Starts serving unless it runs; #run clears #running in the turn it finds nothing left. */
   #kick(): void {
     if (this.#running) return;
     this.#running = true;
-    void this.#run().finally(() => {
-      this.#running = false;
-    });
+    void this.#run();
   }
 
   async #run(): Promise<void> {
-    while (this.#serving.size > 0 && !this.#link.closed) {
-      for (const [id, s] of [...this.#serving]) {
-        if (this.#serving.get(id) !== s) continue; // cancelled meanwhile
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await s.chunks.next();
-        } catch {
-          // The payload went bad or away while read: the requester tries elsewhere.
-          this.#serving.delete(id);
-          this.#refuse(id, Unavailable.NOT_HELD);
-          continue;
+    for (;;) {
+      // Checked and cleared in one turn: a request opened meanwhile finds #running false.
+      if (this.#serving.size === 0 || this.#link.closed) {
+        this.#running = false;
+        return;
+      }
+      await this.#round();
+    }
+  }
+
+  /** One chunk of every open request. */
+  async #round(): Promise<void> {
+    for (const [id, s] of [...this.#serving]) {
+      if (this.#serving.get(id) !== s) continue; // cancelled meanwhile
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await s.chunks.next();
+      } catch {
+        // The payload went bad or away while read: the requester tries elsewhere.
+        this.#serving.delete(id);
+        this.#refuse(id, Unavailable.NOT_HELD);
+        continue;
+      }
+      if (next.done === true) {
+        this.#serving.delete(id);
+        if (s.toEnd) this.#link.stats.bundlesOut++;
+        continue;
+      }
+      if (this.#serving.get(id) !== s) continue;
+      try {
+        // Store reads may be larger than a frame may be.
+        for (let at = 0; at < next.value.length; at += DATA_MAX) {
+          const piece = next.value.subarray(at, at + DATA_MAX);
+          await this.#link.send(FrameType.DATA, encodeId(id), piece);
+          this.#link.stats.bytesOut += piece.length;
         }
-        if (next.done === true) {
-          this.#serving.delete(id);
-          if (s.toEnd) this.#link.stats.bundlesOut++;
-          continue;
-        }
-        if (this.#serving.get(id) !== s) continue;
-        try {
-          // Store reads may be larger than a frame may be.
-          for (let at = 0; at < next.value.length; at += DATA_MAX) {
-            const piece = next.value.subarray(at, at + DATA_MAX);
-            await this.#link.send(FrameType.DATA, encodeId(id), piece);
-            this.#link.stats.bytesOut += piece.length;
-          }
-        } catch {
-          this.close();
-          return;
-        }
+      } catch {
+        this.close();
+        return;
       }
     }
   }
