@@ -133,7 +133,8 @@ export class Link {
             this.#bye(frame.body);
             return;
           case FrameType.PING:
-            void this.send(FrameType.PONG, Buffer.from(frame.body)).catch(() => undefined);
+            // Echoed up to 64 bytes (docs/sync.md §4): a PING is no way to make us send much.
+            void this.send(FrameType.PONG, Buffer.from(frame.body.subarray(0, 64))).catch(() => undefined);
             break;
           case FrameType.PONG:
             break;
