@@ -4,15 +4,16 @@
  * taken from an option, a file, the environment or a prompt, stored owner-only, and never
  * printed.
  */
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { buildConfig } from '../config/config.js';
 import { readConfigFile, updateConfigFile } from '../config/file.js';
 import { fail } from '../errors.js';
 import { ensureInstanceDirs, type InstancePaths } from '../node/instance.js';
-import { nodeIsRunning, tableRows, withNode } from './client.js';
+import { ok } from '../client/core.js';
+import { tableObjects, type JsonTable } from '../client/table.js';
 import type { Io } from './io.js';
+import { nodeIsRunning, withNode } from './node-client.js';
+import { promptSecret, warnVisible } from './secrets.js';
 
 interface AddOptions {
   token?: string | boolean;
@@ -23,26 +24,12 @@ interface AddOptions {
   key?: string;
 }
 
-/** Reads a line from the terminal without echoing it. */
-function promptSecret(question: string): Promise<string> {
-  const muted = new Writable({ write: (_c, _e, done) => done() });
-  process.stderr.write(question);
-  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
-  return new Promise((resolve) => {
-    rl.once('line', (line) => {
-      rl.close();
-      process.stderr.write('\n');
-      resolve(line.trim());
-    });
-  });
-}
-
-async function tokenOf(opts: AddOptions): Promise<string | undefined> {
-  if (typeof opts.token === 'string') return opts.token;
-  if (opts.token === true) {
-    if (!process.stdin.isTTY) fail('USAGE', { arg: '--token without a value reads it from a terminal; use --token-file or TENDRIL_SYNC_TOKEN' });
-    return promptSecret('Token of the peer: ');
+async function tokenOf(opts: AddOptions, io: Io): Promise<string | undefined> {
+  if (typeof opts.token === 'string') {
+    warnVisible(io, '--token', '--token-file, TENDRIL_SYNC_TOKEN, or --token alone to be asked');
+    return opts.token;
   }
+  if (opts.token === true) return promptSecret('Token of the peer: ');
   return process.env.TENDRIL_SYNC_TOKEN;
 }
 
@@ -75,7 +62,7 @@ export function registerSyncCommands(program: Command, paths: () => InstancePath
       let name = opts.name;
       for (let n = 0; name === undefined; n++) if (!names.has(String(n))) name = String(n);
       if (names.has(name)) fail('USAGE', { arg: `a peer named ${name} exists already` });
-      const token = await tokenOf(opts);
+      const token = await tokenOf(opts, io);
       // The url last: a running node acts on a peer once its url appears, with the rest in place.
       const entries: Array<[string, string | undefined]> = [
         ['token', token],
@@ -119,12 +106,12 @@ export function registerSyncCommands(program: Command, paths: () => InstancePath
         io.exit(3);
         return;
       }
-      await withNode(p, async (node) => {
-        const rows = tableRows(await node.request('GET', '/restful/sync/peers.json'));
+      await withNode(p, io, async (node) => {
+        const table = (await ok(node.api.GET('/restful/sync/peers.json'))) as unknown as JsonTable;
         io.out(['address', 'direction', 'state', 'last contact', 'bundles in/out', 'bytes in/out', 'lag', 'error'].join('\t'));
-        for (const r of rows) {
-          const [address, direction, , state, lastContact, , bin, bout, yin, yout, , , lag, lagSeconds, , , , error] = r;
-          io.out([address, direction, state, when(lastContact), `${String(bin)}/${String(bout)}`, `${String(yin)}/${String(yout)}`, `${String(lag)} (${String(lagSeconds)} s)`, error ?? ''].join('\t'));
+        for (const r of tableObjects<Record<string, string | number | null>>(table)) {
+          const pair = (a: string, b: string): string => `${String(r[a])}/${String(r[b])}`;
+          io.out([r.address, r.direction, r.state, when(r.last_contact), pair('bundles_in', 'bundles_out'), pair('bytes_in', 'bytes_out'), `${String(r.lag_bundles)} (${String(r.lag_seconds)} s)`, r.last_error ?? ''].join('\t'));
         }
       });
     });

@@ -36,6 +36,7 @@ export interface Config {
     readonly repairIntervalMs: number;
   };
   readonly log: { readonly level: LogLevel };
+  readonly metrics: { readonly enable: boolean };
 }
 
 export interface SyncPeerConfig {
@@ -124,5 +125,6 @@ export function buildConfig(entries: ConfigEntries): Config {
     web: { commands: entries.get('web.commands') },
     sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')) },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
+    metrics: { enable: parseBoolean(get('metrics.enable')) },
   });
 }

@@ -16,6 +16,9 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import { operationHandlers } from './api/operations.js';
+import { metricsHandler } from './api/metrics.js';
+import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
 import type { IncomingMessage } from 'node:http';
 import type { SyncService } from '../services/sync/types.js';
@@ -36,6 +39,10 @@ export interface ApiServices {
   readonly sync: SyncService;
   /** The client's address (a dedicated server's client, for forwarded requests). */
   readonly remoteOf: (req: IncomingMessage) => string;
+  /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
+  readonly reloadConfig?: () => void;
+  /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
+  readonly metrics?: MetricsService;
 }
 
 export const FAMILIES = {
@@ -52,6 +59,10 @@ export const FAMILIES = {
   sync: { name: 'sync', prefix: '/sync/', wrongMethod: 405, needsRhizome: true, serve: 'sync', rawBody: SYNC_CONTENT_TYPE },
   syncStatus: { name: 'sync', prefix: '/restful/sync/', wrongMethod: 405, needsRhizome: false },
   route: { name: 'route', prefix: '/restful/route/', wrongMethod: 404, needsRhizome: false },
+  // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
+  // Prometheus metrics, behind the API's credentials (a read-only token is enough).
+  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -86,6 +97,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   const sy = syncHandlers(services.sync, services.remoteOf);
+  const op = operationHandlers(services.reloadConfig);
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -95,6 +107,8 @@ export function buildRoutes(services: ApiServices): Route[] {
   const D = FAMILIES.docs;
   const O = FAMILIES.openapi;
   const C = FAMILIES.control;
+  const H = FAMILIES.health;
+  const M = FAMILIES.metrics;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
@@ -152,6 +166,9 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
+    { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
+    { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
+    { method: 'GET',    path: '/metrics',                         family: M, scope: 'read',  body: 'none', handler: metricsHandler(services.metrics), summary: 'Metrics in the Prometheus text format' },
   ];
   return table;
 }
