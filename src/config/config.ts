@@ -49,7 +49,10 @@ export interface SyncPeerConfig {
   readonly key?: string;
 }
 
-/** `sync.peer.NAME.*` entries, grouped by NAME; a peer without a url is a configuration error. */
+/**
+ * `sync.peer.NAME.*` entries, grouped by NAME. A peer is one once it has a url: the other keys may
+ * be set first (one `config set` at a time), and are ignored until then.
+ */
 function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
   const byName = new Map<string, Record<string, string>>();
   for (const [key, value] of entries) {
@@ -59,10 +62,9 @@ function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
     fields[m[2]!] = value;
     byName.set(m[1]!, fields);
   }
-  return [...byName].map(([name, f]) => {
-    if (f.url === undefined) fail('CONFIG_INVALID_VALUE', { arg: `sync.peer.${name}: sync.peer.${name}.url is missing` });
-    return { name, url: f.url, token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key };
-  });
+  return [...byName]
+    .filter(([, f]) => f.url !== undefined)
+    .map(([name, f]) => ({ name, url: f.url!, token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key }));
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
