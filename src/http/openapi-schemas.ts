@@ -119,6 +119,14 @@ export const SCHEMAS: Json = {
               max_ms: { type: 'number', minimum: 0 },
             },
           },
+          sync: {
+            type: 'object',
+            description: 'Tendril sync since the node started: bundles and payload bytes each way, reconciliation sessions, bundles refused for failing verification',
+            required: ['peers_configured', 'links_up', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'sessions', 'rejected'],
+            properties: Object.fromEntries(
+              ['peers_configured', 'links_up', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'sessions', 'rejected'].map((k) => [k, { type: 'integer', minimum: 0 }]),
+            ),
+          },
         },
       },
     },

@@ -11,9 +11,10 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'frames';
 
 function bodyOf(route: Route): Body {
+  if (route.family.rawBody !== undefined) return 'frames';
   switch (route.family.name) {
     case 'docs':
     case 'ui':
@@ -35,6 +36,8 @@ function bodyOf(route: Route): Body {
   return 'result';
 }
 
+/** The frames of a Tendril sync link, both ways (docs/sync.md). */
+const FRAMES = { 'application/x-tendril-sync': { schema: { type: 'string', format: 'binary', description: 'Tendril sync frames (docs/sync.md)' } } };
 const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
 const RESULT = { 'application/json': { schema: REF('JsonResult') } };
 
@@ -65,6 +68,8 @@ function content(body: Body): Json {
       return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
+    case 'frames':
+      return FRAMES;
   }
 }
 
@@ -154,6 +159,7 @@ function operation(route: Route, operationId: string): Json {
   };
   // Public routes need no credentials: an empty requirement overrides the document's.
   if (route.family.public) op.security = [];
+  if (body === 'frames') op.requestBody = { required: true, content: FRAMES };
   if (route.body === 'multipart') {
     const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
     op.requestBody = {
@@ -174,6 +180,8 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  sync: 'Tendril sync between nodes: the link other nodes open, and the peers of this one',
+  route: 'Identities reachable through sync links, as the Serval route table lists them',
   health: 'Health check for load balancers and supervisors',
   metrics: 'Prometheus metrics',
   control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',

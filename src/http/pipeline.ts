@@ -67,7 +67,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (!log.isLevelEnabled(level)) return;
     log[level](
       {
-        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
+        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket?.remoteAddress ?? 'local',
         method: ctx.method,
         url: redactUrl(ctx.req.url ?? ''),
         status: res.statusCode,
@@ -112,11 +112,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const target = parseTarget(rawUrl, credentialCost);
       ctx.path = target.path;
       ctx.query = target.query;
-      ctx.contentType = checkFraming(req);
-      const unframed = isUnframed(req);
-
       const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
       const family = router.family(target.path, control);
+      ctx.contentType = checkFraming(req, family?.rawBody);
+      const unframed = isUnframed(req);
+
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
 
       const policy = policyOf(req);

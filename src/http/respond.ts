@@ -128,7 +128,12 @@ function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult):
     res.end(result.body);
     return;
   }
-  return pipeline(result.body(), res);
+  if (result.live) res.socket?.setTimeout(0);
+  return pipeline(result.body(), res).catch((err: unknown) => {
+    // The client went away before the end (a cut download, a sync link dropped): nobody to tell.
+    if (res.destroyed && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    throw err;
+  });
 }
 
 /** Writes a handler's result; returns a promise only when the body streams. */

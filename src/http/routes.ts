@@ -21,6 +21,10 @@ import { uiHandlers } from './api/ui.js';
 import { metricsHandler } from './api/metrics.js';
 import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
+import type { IncomingMessage } from 'node:http';
+import type { SyncService } from '../services/sync/types.js';
+import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
+import { syncHandlers } from './api/sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -33,6 +37,9 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => Promise<NodeFacts>;
+  readonly sync: SyncService;
+  /** The client's address (a dedicated server's client, for forwarded requests). */
+  readonly remoteOf: (req: IncomingMessage) => string;
   /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
   readonly reloadConfig?: () => void;
   /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
@@ -49,6 +56,10 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // Tendril sync between nodes (docs/sync.md): only on servers that serve `sync`.
+  sync: { name: 'sync', prefix: '/sync/', wrongMethod: 405, needsRhizome: true, serve: 'sync', rawBody: SYNC_CONTENT_TYPE },
+  syncStatus: { name: 'sync', prefix: '/restful/sync/', wrongMethod: 405, needsRhizome: false },
+  route: { name: 'route', prefix: '/restful/route/', wrongMethod: 404, needsRhizome: false },
   // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
   health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
   // Prometheus metrics, behind the API's credentials (a read-only token is enough).
@@ -96,6 +107,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const sy = syncHandlers(services.sync, services.remoteOf);
   const op = operationHandlers(services.reloadConfig);
   const ui = uiHandlers();
   const TK = FAMILIES.tokens;
@@ -157,6 +169,9 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readAll, summary: 'Mark a conversation read' },
     { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
     { method: 'GET',    path: '/restful/system',                  family: S, scope: 'read',  body: 'none', handler: system, summary: 'Host and node status (no secrets)' },
+    { method: 'POST',   path: '/sync/v1/link',                    family: FAMILIES.sync, scope: 'read', body: 'none', ok: [200], handler: sy.link, summary: 'Open a Tendril sync link: frames both ways for as long as it lives (a read-only token pulls only)' },
+    { method: 'GET',    path: '/restful/sync/peers.json',         family: FAMILIES.syncStatus, scope: 'read', body: 'none', handler: sy.peers, summary: 'Sync peers: address, state, last contact, bundles and bytes each way, lag' },
+    { method: 'GET',    path: '/restful/route/all.json',          family: FAMILIES.route, scope: 'read', body: 'none', handler: sy.routes, summary: 'Identities reachable: this node\'s own and those of sync peers and beyond, with hop counts' },
     { method: 'GET',    path: '/openapi.json',                    family: O, scope: 'read',  body: 'none', handler: d.openapi, summary: 'This API, described in OpenAPI 3.1' },
     { method: 'GET',    path: '/docs',                            family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },

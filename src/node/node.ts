@@ -6,6 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
@@ -29,6 +30,10 @@ import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
+import { createSyncService } from '../services/sync/service.js';
+import { syncStoreOf } from '../services/sync/store-view.js';
+import { registerSyncMetrics } from '../services/sync/sync-metrics.js';
+import type { SyncService } from '../services/sync/types.js';
 import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
 import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
@@ -82,6 +87,9 @@ export interface RunningNode {
   readonly keyring: KeyringService;
   readonly rhizome: RhizomeService;
   readonly tokens: TokenService;
+  readonly sync: SyncService;
+  /** The configuration changed (the CLI reloaded it): services that hold on to parts of it look again. */
+  configChanged(): void;
   stop(): Promise<void>;
 }
 
@@ -132,6 +140,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       reliableClock: () => config().rhizome.reliableClock,
     });
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
+    // Sync dials its peers only in a node that serves (not one started for a single CLI command).
+    const sync = createSyncService({
+      store: syncStoreOf(store),
+      rhizome,
+      keyring,
+      dir: join(paths.root, 'sync'),
+      peers: () => config().sync.peers,
+      repairIntervalMs: () => config().sync.repairIntervalMs,
+      dial: options.tcp !== false,
+      software: SERVER_HEADER,
+      log: log.child({ service: 'sync' }),
+    });
+    stops.push(() => sync.stop());
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
       tokenAuthenticator((token) => tokens.check(token)),
@@ -162,6 +183,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         unlockedIdentities: keyring.list().length,
         webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
+        sync: sync.counters(),
       };
     };
 
@@ -171,6 +193,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       ? createMetrics({ version: VERSION, bundles: () => rhizome.stats(), unlockedIdentities: () => keyring.list().length })
       : undefined;
     if (metrics) stops.push(() => metrics.stop());
+    if (metrics) registerSyncMetrics(metrics.registry, sync);
 
     const router = new Router(
       buildRoutes({
@@ -182,6 +205,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        sync,
+        remoteOf: (req) => forwardedFor(req) ?? req.socket.remoteAddress ?? 'local',
         reloadConfig: options.reloadConfig,
         metrics,
       }),
@@ -268,7 +293,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, tokens, stop };
+    return { state, port, keyring, rhizome, tokens, sync, configChanged: () => sync.configChanged(), stop };
   } catch (err) {
     await stop();
     throw err;

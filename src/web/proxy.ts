@@ -128,6 +128,9 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
         sendError(res, new TendrilError('NODE_NOT_RUNNING', { headers: { 'Retry-After': '1' } }), rc);
       });
       if (hasBody) {
+        // A chunked body may be a stream both ways (a sync link): the node hears the request now,
+        // not only when the client's first bytes come.
+        if (chunked) sent.flushHeaders();
         // A body cut short (the client closed its side early, or its chunks broke) must not
         // reach the node as if it were whole: the forwarded request is abandoned instead.
         req.pipe(sent, { end: false });
