@@ -6,7 +6,7 @@
  * PINs given with --pin are visible to other local users in the process list, as the reference's
  * --entry-pin is; TENDRIL_PIN (one PIN) avoids that.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_PIN_KEY_PARAMS } from '../crypto/pin-key.js';
 import { fail } from '../errors.js';
@@ -15,6 +15,7 @@ import { encodeMultipart } from '../http/multipart.js';
 import { silentLogger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { openKeyring } from '../services/keyring/keyring.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import { expectJson, nodeIsRunning, tableRows, withNode } from './client.js';
 import { collect, type Io } from './io.js';
 
@@ -134,7 +135,8 @@ export function registerKeyringCommands(program: Command, paths: () => InstanceP
       for (const pin of pinsOf(opts)) await ring.enterPin(pin);
       const text = formatKeyringDump(ring.dump(), opts.secret === true);
       if (file === undefined) process.stdout.write(text);
-      else writeFileSync(file, text, { mode: 0o600 });
+      // Owner-only whatever the file was (readable by others, a link): a new file renamed over it.
+      else writeFileAtomic(file, text, 0o600);
     });
 
   keyring

@@ -85,7 +85,7 @@ export const SCHEMAS: Json = {
       },
       node: {
         type: 'object',
-        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay'],
+        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay', 'security'],
         properties: {
           version: { type: 'string' },
           instance: { type: 'string', description: 'The instance directory' },
@@ -116,6 +116,27 @@ export const SCHEMAS: Json = {
               p50_ms: { type: 'number', minimum: 0 },
               p99_ms: { type: 'number', minimum: 0 },
               max_ms: { type: 'number', minimum: 0 },
+            },
+          },
+          security: {
+            type: 'object',
+            description: 'Refusals since the node started, and what it holds now (docs/security.md)',
+            required: [
+              'wrong_pins', 'pin_attempts_refused', 'pin_derivations_waiting', 'failed_authentications', 'authentications_refused',
+              'waiting_clients', 'connections', 'connections_refused', 'clients', 'long_polls', 'long_polls_refused',
+            ],
+            properties: {
+              wrong_pins: { type: 'integer', minimum: 0, description: 'PINs that opened nothing' },
+              pin_attempts_refused: { type: 'integer', minimum: 0, description: 'PIN attempts answered 429' },
+              pin_derivations_waiting: { type: 'integer', minimum: 0, description: 'PIN derivations waiting for their turn' },
+              failed_authentications: { type: 'integer', minimum: 0, description: 'Credentials refused with 401' },
+              authentications_refused: { type: 'integer', minimum: 0, description: 'Authentications answered 429' },
+              waiting_clients: { type: 'integer', minimum: 0, description: 'Clients, users and credentials waiting out failures now' },
+              connections: { type: 'integer', minimum: 0, description: 'Client connections open now' },
+              connections_refused: { type: 'integer', minimum: 0 },
+              clients: { type: 'integer', minimum: 0, description: 'Client addresses with connections open now' },
+              long_polls: { type: 'integer', minimum: 0, description: 'Long-polls open now' },
+              long_polls_refused: { type: 'integer', minimum: 0 },
             },
           },
         },

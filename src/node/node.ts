@@ -8,9 +8,12 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Config } from '../config/config.js';
-import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
+import { DEFAULT_PIN_KEY_PARAMS, derivationsWaiting, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
+import { Admission } from '../http/admission.js';
 import type { NodeFacts } from '../http/api/system.js';
+import { createAuthGuard } from '../http/auth-guard.js';
+import { createPinGuard } from '../http/pin-guard.js';
 import { closeServer, createHttpServer, listenUnix } from '../http/listener.js';
 import { createPipeline } from '../http/pipeline.js';
 import { Router, type Family } from '../http/router.js';
@@ -22,13 +25,15 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { newSecurityCounters } from '../services/guard/counters.js';
+import { Throttle, type ThrottleOptions } from '../services/guard/throttle.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, serverRules, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
 import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
@@ -55,6 +60,8 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** The delays paid for wrong PINs and failed authentications (tests shorten them). */
+  readonly throttle?: ThrottleOptions;
 }
 
 export interface NodeState {
@@ -125,14 +132,25 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
-      tokenAuthenticator((token) => tokens.check(token)),
+      tokenAuthenticator(
+        (token) => tokens.check(token),
+        (token) => tokens.explain(token),
+      ),
     );
     const anonymous = openAuthenticator('anonymous');
+    // Wrong PINs and failed authentications, paid for with growing delays; connections and
+    // long-polls within limits; the figures of both in /restful/system.
+    const counters = newSecurityCounters();
+    const throttle = new Throttle(options.throttle);
+    const guardLog = log.child({ service: 'guard' });
+    const admission = new Admission(() => config().api.restful.limits, counters);
     const auth: Authenticators = {
       strict: credentialed,
       configured: {
         authenticate: (c) => (config().api.restful.authorization === 'noauth' ? anonymous : credentialed).authenticate(c),
+        refusal: (c) => credentialed.refusal?.(c),
       },
+      guard: createAuthGuard(throttle, counters, guardLog),
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
@@ -153,6 +171,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         unlockedIdentities: keyring.list().length,
         webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
         eventLoopDelay: eventLoop.delay(),
+        security: { ...counters, ...admission.stats(), waitingClients: throttle.stats().waiting, pinDerivationsWaiting: derivationsWaiting() },
       };
     };
 
@@ -163,6 +182,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         meshmb,
         meshms,
         tokens,
+        pins: createPinGuard(throttle, counters, guardLog),
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
@@ -192,24 +212,26 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       serverHeader: SERVER_HEADER,
       familyEnabled,
       control: (req) => !isForwarded(req),
+      admission,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
     let port: number | undefined;
     if (options.tcp !== false) {
-      const specs = options.servers ?? [{ mode: 'upstream' as const, bind: options.host ?? '127.0.0.1', port: undefined, allowedOrigins: [] }];
+      const specs: readonly ServerSpec[] = options.servers ?? [{ mode: 'upstream', bind: options.host ?? '127.0.0.1', port: undefined, allowedOrigins: [] }];
       // Every spec is checked before anything listens: an impossible one stops the start.
       const checked = specs.map((spec) => ({ spec, tls: checkSpec(spec) }));
       for (const { spec, tls } of checked) {
         const pipeline = createPipeline({
           router,
-          policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
+          policy: embeddedPolicy(spec.mode, serverRules(spec, tls), auth),
           log,
           serverHeader: SERVER_HEADER,
           familyEnabled,
+          admission,
         });
         let listening = 0;
-        await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
+        await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls, admission), async (s) => {
           listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
         });
         port ??= listening;

@@ -16,7 +16,7 @@ import type { Pipeline, RequestListener } from '../http/pipeline.js';
 import { sendError } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
-import { FORWARDED, isForwardingHeader } from './policy.js';
+import { FORWARDED, frontHeaders, isForwardingHeader, serverRules, type ServerRules } from './policy.js';
 import type { ServerSpec } from './spec.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
@@ -53,6 +53,8 @@ export interface ProxyOptions {
   readonly serverHeader: string;
   /** This server's URL, reported to the node for its status; known once it listens. */
   readonly url: () => string;
+  /** Its names, origins and legacy GETs, which the node applies (default: from spec alone). */
+  readonly rules?: ServerRules;
 }
 
 export function createProxy(options: ProxyOptions): Pipeline & { close(): void } {
@@ -60,6 +62,7 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
   const policy = MODE_POLICY[spec.mode];
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const rc = { serverHeader: options.serverHeader, cors: undefined, log };
+  const front = frontHeaders(spec.mode, options.rules ?? serverRules(spec));
 
   function forward(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     // The node hears HTTP/1.1 from here whatever the client spoke: refuse the others as it would.
@@ -78,10 +81,9 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
     // Without a body an Expect means nothing (the node ignores it too), and node:http would send
     // the request head at once for it, before its framing is settled below.
     if (!hasBody) delete headers.expect;
-    headers[FORWARDED.mode] = spec.mode;
+    Object.assign(headers, front);
     headers[FORWARDED.for] = req.socket.remoteAddress ?? '';
     if (policy.clientCerts) headers[FORWARDED.cert] = clientCertStatus(req.socket);
-    headers[FORWARDED.origins] = spec.allowedOrigins.join(',');
     headers[FORWARDED.url] = options.url();
 
     let upstream: ClientRequest | undefined;

@@ -55,7 +55,14 @@ const NODE_TYPES: Record<string, string> = {
   unlocked_identities: 'integer',
   web_servers: 'array',
   event_loop_delay: 'delay',
+  security: 'security',
 };
+
+/** The figures of node.security (issue 14): every one a count. */
+const SECURITY_KEYS = [
+  'authentications_refused', 'clients', 'connections', 'connections_refused', 'failed_authentications', 'long_polls',
+  'long_polls_refused', 'pin_attempts_refused', 'pin_derivations_waiting', 'waiting_clients', 'wrong_pins',
+];
 
 function typeOk(value: unknown, expected: string): boolean {
   return expected.split('|').some((t) => {
@@ -78,6 +85,10 @@ function typeOk(value: unknown, expected: string): boolean {
         const keys = ['max_ms', 'mean_ms', 'p50_ms', 'p99_ms', 'window_seconds'];
         const delay = value as Record<string, unknown>;
         return typeof value === 'object' && value !== null && Object.keys(delay).sort().join() === keys.join() && keys.every((k) => typeof delay[k] === 'number' && delay[k] >= 0);
+      }
+      case 'security': {
+        const figures = value as Record<string, unknown>;
+        return typeof value === 'object' && value !== null && Object.keys(figures).sort().join() === SECURITY_KEYS.join() && SECURITY_KEYS.every((k) => Number.isInteger(figures[k]) && (figures[k] as number) >= 0);
       }
       default:
         return false;
