@@ -128,23 +128,30 @@ async function streamTable(res: ServerResponse, rc: ResponseContext, table: Json
 }
 
 /**
- * A long-poll ends as soon as its client stops sending: a client that closed its connection is
- * gone (its FIN arrives, the server keeps its own half open to answer), and one that half-closed
- * after its request wants the answer it can have now, not one a minute later. Either way the
- * table is finished at once and the connection, its buffers and the long-poll's listeners go,
- * rather than lingering until the deadline. (Through a dedicated server, the server closes its
- * link to the node when its client leaves: the same 'end' here.)
+ * Calls `fn` once when the client stops sending (its FIN arrives) while `res` is still being
+ * written. The server keeps its own half open to answer (httpAllowHalfOpen), so without this a
+ * client that has gone is noticed only when a write fails — for a quiet long-poll, at its deadline.
  */
-function endWithClient(res: ServerResponse, rc: ResponseContext): void {
+export function whenClientEnds(res: ServerResponse, fn: () => void): void {
   const socket = res.socket;
-  const stop = rc.stopLive?.bind(rc);
-  if (!socket || !stop) return;
+  if (!socket) return;
   if (socket.readableEnded) {
-    stop();
+    fn();
     return;
   }
-  socket.once('end', stop);
-  res.once('close', () => socket.off('end', stop));
+  socket.once('end', fn);
+  res.once('close', () => socket.off('end', fn));
+}
+
+/**
+ * A long-poll ends as soon as its client stops sending: a client that closed its connection is
+ * gone, and one that half-closed after its request wants the answer it can have now, not one a
+ * minute later. Either way the table is finished at once and the connection, its buffers and the
+ * long-poll's listeners go, rather than lingering until the deadline. (A dedicated server in
+ * front passes its client's FIN on to the node: the same 'end' here.)
+ */
+function endWithClient(res: ServerResponse, rc: ResponseContext): void {
+  if (rc.stopLive) whenClientEnds(res, rc.stopLive.bind(rc));
 }
 
 function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult): void | Promise<void> {

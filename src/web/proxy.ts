@@ -13,7 +13,7 @@ import { isTendrilError, TendrilError } from '../errors.js';
 import { clientCertStatus } from '../http/access.js';
 import { isBodyCutShort } from '../http/listener.js';
 import type { Pipeline, RequestListener } from '../http/pipeline.js';
-import { sendError } from '../http/respond.js';
+import { sendError, whenClientEnds } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
 import { FORWARDED, frontHeaders, isForwardingHeader, serverRules, type ServerRules } from './policy.js';
@@ -148,6 +148,15 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
       sent.end();
     };
     attempt(true);
+    // One that stops sending (gone, or half-closed to await the answer) is passed on as such: the
+    // node ends a long-poll at once and answers what it has, which goes back to the client.
+    whenClientEnds(res, () => {
+      const sent = upstream;
+      const halfClose = (): void => void sent?.socket?.end();
+      // Only once the whole request is on its way: the node must still hear all of it.
+      if (sent?.writableFinished) halfClose();
+      else sent?.once('finish', halfClose);
+    });
   }
 
   const listener =

@@ -219,4 +219,14 @@ describe('browser rules over raw sockets: Host, Origin, Fetch Metadata, legacy G
       assert.ok(insert && insert.status < 300, `${front.label}: ${insert?.status} ${insert?.body.toString()}`);
     }
   });
+
+  it('no path reaches an object\'s prototype: /docs/constructor and its kin are 404, never a 500 with a stack in the log', async () => {
+    for (const front of fronts.filter((f) => !f.relaxed)) {
+      for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+        refused(await send(front, 'GET', `/docs/${name}`, {}), 404, 'HTTP_NOT_FOUND', `${front.label} /docs/${name}`);
+      }
+    }
+    const errors = t.logs.filter((l) => (JSON.parse(l) as { level: number }).level >= 50);
+    assert.deepEqual(errors, [], 'nothing logged as an error');
+  });
 });

@@ -48,7 +48,7 @@ class Meshms implements MeshmsService {
   conversations(my: Buffer, record = true): Promise<readonly ConversationSummary[]> {
     return this.locked(my, async (me) => {
       const list = await this.convs.open(me);
-      const { updated, appends } = await this.convs.updateAll(list);
+      const { updated, appends } = await this.convs.updateAll(list, record);
       // Here a failed index write fails the request (meshms_save_list).
       if (updated && record) await this.convs.commit(list, appends, 'required');
       return list.convs.map((c) => ({
@@ -126,7 +126,7 @@ class Meshms implements MeshmsService {
     const list = await this.convs.open(me);
     const c = list.convs.find((x) => x.them.equals(their));
     if (c) {
-      const { updated, append } = await this.convs.update(c);
+      const { updated, append } = await this.convs.update(c, record);
       // A list still works without its index saved; the next operation tries again.
       if (updated && record) await this.convs.commit(list, append ? [append] : [], 'best-effort');
     }
