@@ -59,6 +59,13 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
+/** The figures of /restful/system this test reads. */
+interface Security {
+  readonly connections: number;
+  readonly connections_refused: number;
+  readonly long_polls: number;
+}
+
 const descriptors = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 describe('exhaustion: connections and long-polls within limits, a second client served throughout', () => {
@@ -89,10 +96,10 @@ describe('exhaustion: connections and long-polls within limits, a second client 
     assert.equal(r.status, 200, r.text);
   }
 
-  async function security(): Promise<Record<string, number>> {
+  async function security(): Promise<Security> {
     const r = await request(node.port, 'GET', '/restful/system');
     assert.equal(r.status, 200, r.text);
-    return r.json<{ node: { security: Record<string, number> } }>().node.security;
+    return r.json<{ node: { security: Security } }>().node.security;
   }
 
   it('idle connections: one address gets its share and no more (429), the second client and the control socket are served', async () => {
@@ -163,7 +170,7 @@ describe('exhaustion: connections and long-polls within limits, a second client 
     const [reply] = parseResponses(Buffer.from(over.received, 'latin1'), true).responses;
     assert.equal(reply?.status, 429);
     assert.equal(reply?.headers.get('tendril-error'), 'LIMIT_CLIENT_LONG_POLLS');
-    assert.deepEqual(JSON.parse(reply!.body.toString()), { http_status_code: 429, http_status_message: 'Too many long-polls from this client' });
+    assert.deepEqual(JSON.parse(reply.body.toString()), { http_status_code: 429, http_status_message: 'Too many long-polls from this client' });
     const mine = await open(node.port, '127.0.0.1', get(NEWSINCE));
     await until('the second client long-polls', () => mine.received.includes('"rows":['));
     await served();
@@ -178,7 +185,7 @@ describe('exhaustion: connections and long-polls within limits, a second client 
     await p.closed;
     const [reply] = parseResponses(Buffer.from(p.received, 'latin1'), true).responses;
     assert.equal(reply?.status, 200);
-    assert.deepEqual(Object.keys(JSON.parse(reply!.body.toString()) as object), ['header', 'rows']);
+    assert.deepEqual(Object.keys(JSON.parse(reply.body.toString()) as object), ['header', 'rows']);
   });
 
   it('through a dedicated web server: abandoned long-polls end at once on the node, and the limits are the real client’s', async () => {
