@@ -98,11 +98,12 @@ export const SCHEMAS: Json = {
             description: "The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes",
             items: {
               type: 'object',
-              required: ['mode', 'url', 'dedicated'],
+              required: ['mode', 'url', 'dedicated', 'serve'],
               properties: {
-                mode: { type: 'string', enum: ['dev', 'server', 'upstream', 'mtls'] },
+                mode: { type: 'string', enum: ['dev', 'server', 'upstream', 'mtls', 'mesh'] },
                 url: { type: 'string' },
                 dedicated: { type: 'boolean' },
+                serve: { type: 'array', items: { type: 'string', enum: ['api', 'sync', 'direct'] }, description: 'What the server serves (--serve)' },
               },
             },
           },

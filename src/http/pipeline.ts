@@ -40,8 +40,11 @@ export interface PipelineOptions {
   readonly log: Logger;
   /** Value of the Server header. */
   readonly serverHeader: string;
-  /** False for a family that is switched off by configuration (it then answers 404). */
-  readonly familyEnabled: (family: Family) => boolean;
+  /**
+   * False for a family that is switched off by configuration, or that this server does not serve
+   * (`--serve`): it then answers 404.
+   */
+  readonly familyEnabled: (family: Family, req: IncomingMessage) => boolean;
   /**
    * True for requests on the owner-only control socket, which alone serve control routes (a
    * function: requests a dedicated web server forwarded there are not control requests).
@@ -149,7 +152,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       policy.checkHost?.(req.headers.host);
       const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
       const family = router.family(target.path, control);
-      if (!family || !options.familyEnabled(family)) fail('HTTP_NOT_FOUND');
+      if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
 
       checkPeer(req, policy);
       ctx.cors = corsHeaders(req, policy, family.public === true);

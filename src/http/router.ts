@@ -20,6 +20,11 @@ export interface Family {
   readonly needsRhizome: boolean;
   /** Families outside the Serval API (docs, OpenAPI) skip the credential check. */
   readonly public?: boolean;
+  /**
+   * What a web server must serve (`--serve`) for this family to be found on it: `api` (the
+   * default), `sync` or `direct`. Elsewhere the family answers 404, as if it did not exist.
+   */
+  readonly serve?: 'api' | 'sync' | 'direct';
 }
 
 export interface QueryDoc {

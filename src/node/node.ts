@@ -6,7 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, derivationsWaiting, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
@@ -33,9 +33,9 @@ import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, isForwarded, serverRules, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, serverRules, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
-import { checkSpec, serverUrl, type ServerSpec } from '../web/spec.js';
+import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
 import { ensureInstanceDirs, type InstancePaths } from './instance.js';
 import { acquirePidLock } from './pid-lock.js';
@@ -108,7 +108,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'keyring' }),
       owner: true,
     });
-    const store = openRhizomeStore({
+    const store = await openRhizomeStore({
       dir: paths.storeDir,
       databaseSize: config().rhizome.databaseSize,
       minFreeSpace: config().rhizome.minFreeSpace,
@@ -154,13 +154,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
-    const webServers: Array<{ mode: string; url: string; dedicated: boolean }> = [];
-    const dedicated = new Map<string, { mode: string; seen: number }>();
+    const webServers: Array<{ mode: string; url: string; dedicated: boolean; serve: readonly string[] }> = [];
+    const dedicated = new Map<string, { mode: string; serve: readonly string[]; seen: number }>();
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
-    const nodeFacts = (): NodeFacts => {
-      const { bundles, bytes } = rhizome.stats();
+    const nodeFacts = async (): Promise<NodeFacts> => {
+      const { bundles, bytes } = await rhizome.stats();
       const recent = [...dedicated].filter(([, d]) => Date.now() - d.seen < 300_000);
       return {
         version: VERSION,
@@ -169,7 +169,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         bundles,
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
-        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true }))],
+        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
         security: { ...counters, ...admission.stats(), waitingClients: throttle.stats().waiting, pinDerivationsWaiting: derivationsWaiting() },
       };
@@ -188,8 +188,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         nodeFacts,
       }),
     );
-    const familyEnabled = (family: Family): boolean =>
+    const configured = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
+    // A family is found on a server only if the server serves it (--serve); the owner's own
+    // requests on the control socket reach everything, forwarded ones what their server serves.
+    const servedBy =
+      (serves: (req: IncomingMessage) => readonly string[]) =>
+      (family: Family, req: IncomingMessage): boolean =>
+        configured(family) && serves(req).includes(family.serve ?? 'api');
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -204,14 +210,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policy: (req) => {
         const mode = req.headers[FORWARDED.mode];
         const url = req.headers[FORWARDED.url];
-        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, seen: Date.now() });
+        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, serve: forwardedServes(req), seen: Date.now() });
         return forwardedPolicy(req);
       },
       remoteOf: forwardedFor,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
-      familyEnabled,
       control: (req) => !isForwarded(req),
+      familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
       admission,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
@@ -227,7 +233,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, serverRules(spec, tls), auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled,
+          familyEnabled: servedBy(() => servesOf(spec)),
           admission,
         });
         let listening = 0;
@@ -235,7 +241,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
         });
         port ??= listening;
-        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false });
+        webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
       }
     }
     const urls = webServers.map((w) => w.url);

@@ -3,7 +3,9 @@
  * always; the `--host-name` values; with TLS also the names its certificate is valid for, since a
  * client that verifies the certificate can only have reached it by one of those. In mtls mode,
  * without --host-name, any name: the client certificate already proves the client is the load
- * balancer, which passes on whatever name its own clients used.
+ * balancer, which passes on whatever name its own clients used. Likewise in mesh mode: its
+ * clients are other nodes of the LAN, which may name it as they like, and it never serves the
+ * REST API a rebound page would be after.
  */
 import { X509Certificate } from 'node:crypto';
 import { ANY_HOST, type HostRule } from '../http/host.js';
@@ -34,7 +36,7 @@ export function certificateNames(pem: Buffer): string[] {
 /** The Host rule of a server spec (with its TLS material, once read). */
 export function hostRule(spec: ServerSpec, tls?: TlsMaterial): HostRule {
   const given = (spec.hostNames ?? []).map((n) => (n.endsWith('.') ? n.slice(0, -1) : n));
-  if (given.includes('*') || (spec.mode === 'mtls' && given.length === 0)) return ANY_HOST;
+  if (given.includes('*') || ((spec.mode === 'mtls' || spec.mode === 'mesh') && given.length === 0)) return ANY_HOST;
   const fromCert = tls ? certificateNames(tls.cert) : [];
   return Object.freeze({ any: false, names: Object.freeze([...new Set([...given, ...fromCert])]) });
 }

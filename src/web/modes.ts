@@ -4,8 +4,16 @@
  * decides per mode.
  */
 
-export const MODES = ['dev', 'server', 'upstream', 'mtls'] as const;
+export const MODES = ['dev', 'server', 'upstream', 'mtls', 'mesh'] as const;
 export type Mode = (typeof MODES)[number];
+
+/**
+ * What a web server may serve (`web server --serve=LIST`): `api`, the REST API with its docs;
+ * `sync`, Tendril sync between nodes (credentials: an API token of this node); `direct`, Rhizome
+ * Direct, the reference's node-to-node HTTP sync, which its clients use without credentials.
+ */
+export const SERVES = ['api', 'sync', 'direct'] as const;
+export type Serve = (typeof SERVES)[number];
 
 export interface ModePolicy {
   /** HTTPS with --certfile/--keyfile. */
@@ -16,6 +24,10 @@ export interface ModePolicy {
   readonly credentials: boolean;
   /** Only a loopback bind address is allowed; peers that are not on this host get 403. */
   readonly loopbackOnly: boolean;
+  /** What it serves when --serve is not given. */
+  readonly serveDefault: readonly Serve[];
+  /** False: the REST API is never served in this mode, whatever --serve says. */
+  readonly api: boolean;
 }
 
 // Browser pages of other origins are refused in every mode unless a server allows them
@@ -23,16 +35,24 @@ export interface ModePolicy {
 
 export const MODE_POLICY: Readonly<Record<Mode, ModePolicy>> = {
   // Local development: plain HTTP, no credentials, loopback only, local pages only.
-  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true },
+  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, serveDefault: ['api'], api: true },
   // Facing a network: HTTPS only, credentials required, any bind address.
-  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false },
+  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, serveDefault: ['api'], api: true },
   // Behind a TLS terminator on this host (nginx): plain HTTP on loopback, credentials required.
   // The node's embedded default, and the reference's own behaviour.
-  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true },
+  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, serveDefault: ['api'], api: true },
   // Behind a load balancer elsewhere: HTTPS, client certificates from --clientca, credentials.
-  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false },
+  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, serveDefault: ['api'], api: true },
+  // Between nodes of a LAN mesh: plain HTTP on any address, for node-to-node sync alone. The REST
+  // API (identities, PINs, passwords) never crosses a network in the clear, so this mode refuses
+  // `--serve=api`; Tendril sync still needs a token, Rhizome Direct carries only signed bundles.
+  mesh: { tls: false, clientCerts: false, credentials: true, loopbackOnly: false, serveDefault: ['sync', 'direct'], api: false },
 };
 
 export function isMode(text: string): text is Mode {
   return (MODES as readonly string[]).includes(text);
+}
+
+export function isServe(text: string): text is Serve {
+  return (SERVES as readonly string[]).includes(text);
 }

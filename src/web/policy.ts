@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { openAuthenticator, type AccessPolicy, type Authenticator, type AuthGuard, type ClientCertStatus, type PeerFacts } from '../http/access.js';
 import { hostChecker, type HostRule } from '../http/host.js';
 import { formatHostRule, hostRule, parseHostRule } from './hosts.js';
-import { isMode, MODE_POLICY, type Mode } from './modes.js';
+import { isMode, isServe, MODE_POLICY, type Mode, type Serve } from './modes.js';
 import type { ServerSpec, TlsMaterial } from './spec.js';
 
 /** Headers a dedicated server adds when it forwards a request to the node. */
@@ -26,6 +26,8 @@ export const FORWARDED = {
   getWrites: 'tendril-front-get-writes',
   /** The dedicated server's own URL, for the node's status. */
   url: 'tendril-front-url',
+  /** What the dedicated server serves (`--serve`), comma-separated. */
+  serve: 'tendril-front-serve',
 } as const;
 
 /** True for a header a client must never be able to set through a dedicated server. */
@@ -154,4 +156,14 @@ export function controlPolicy(control: AccessPolicy, auth: Authenticators): (req
 export function forwardedFor(req: IncomingMessage): string | undefined {
   const value = req.headers[FORWARDED.for];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * What a forwarded request's dedicated server serves, as it reported; a server that reported
+ * nothing serves the API only (the default of every mode that existed before --serve).
+ */
+export function forwardedServes(req: IncomingMessage): readonly Serve[] {
+  const value = req.headers[FORWARDED.serve];
+  if (typeof value !== 'string') return ['api'];
+  return value.split(',').filter(isServe);
 }

@@ -17,7 +17,7 @@ import { sendError, whenClientEnds } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
 import { FORWARDED, frontHeaders, isForwardingHeader, serverRules, type ServerRules } from './policy.js';
-import type { ServerSpec } from './spec.js';
+import { servesOf, type ServerSpec } from './spec.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -85,6 +85,7 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
     headers[FORWARDED.for] = req.socket.remoteAddress ?? '';
     if (policy.clientCerts) headers[FORWARDED.cert] = clientCertStatus(req.socket);
     headers[FORWARDED.url] = options.url();
+    headers[FORWARDED.serve] = servesOf(spec).join(',');
 
     let upstream: ClientRequest | undefined;
     // A client that goes away ends the forwarded request too (a long-poll, a slow download).

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { fail } from '../errors.js';
 import { HOST_NAME_RE } from './hosts.js';
-import { isMode, MODE_POLICY, type Mode } from './modes.js';
+import { isMode, isServe, MODE_POLICY, MODES, type Mode, type Serve } from './modes.js';
 
 export interface ServerSpec {
   readonly mode: Mode;
@@ -29,6 +29,13 @@ export interface ServerSpec {
   readonly hostNames?: readonly string[];
   /** Serve the reference's legacy GET forms of writes (`--allow-get-writes`); off by default. */
   readonly getWrites?: boolean;
+  /** `--serve=LIST`; undefined: the mode's default (see servesOf). */
+  readonly serve?: readonly Serve[];
+}
+
+/** What a server serves: its --serve list, or its mode's default. */
+export function servesOf(spec: Pick<ServerSpec, 'mode' | 'serve'>): readonly Serve[] {
+  return spec.serve ?? MODE_POLICY[spec.mode].serveDefault;
 }
 
 /** The TLS material of a spec, read once at start-up. */
@@ -60,8 +67,8 @@ function listed(values: Map<string, string[]>, name: string): string[] {
 
 /**
  * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O
- * --host-name=NAME --allow-get-writes` (also with a space instead of `=`), with `defaultMode`
- * when --mode is absent.
+ * --host-name=NAME --allow-get-writes --serve=LIST` (also with a space instead of `=`), with
+ * `defaultMode` when --mode is absent.
  */
 export function parseServerArgs(args: readonly string[], defaultMode: Mode): ServerSpec {
   const values = new Map<string, string[]>();
@@ -82,7 +89,7 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     return v?.[0];
   };
   const modeText = one('mode') ?? defaultMode;
-  if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (dev, server, upstream, mtls)`);
+  if (!isMode(modeText)) usage(`unknown mode ${JSON.stringify(modeText)} (${MODES.join(', ')})`);
   const portText = one('port');
   if (portText !== undefined && (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)) usage(`invalid port ${JSON.stringify(portText)}`);
   const spec: ServerSpec = {
@@ -92,6 +99,7 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     certfile: one('certfile'),
     keyfile: one('keyfile'),
     clientca: one('clientca'),
+    serve: parseServe(one('serve')),
     allowedOrigins: listed(values, 'allowed-origin'),
     hostNames: listed(values, 'host-name').map((n) => n.toLowerCase()),
     getWrites: values.has('allow-get-writes'),
@@ -99,6 +107,14 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
   values.delete('allow-get-writes');
   for (const name of values.keys()) usage(`unknown option --${name}`);
   return spec;
+}
+
+function parseServe(text: string | undefined): Serve[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').filter(Boolean);
+  if (list.length === 0) usage('--serve needs at least one of api, sync, direct');
+  for (const item of list) if (!isServe(item)) usage(`--serve: unknown ${JSON.stringify(item)} (api, sync, direct)`);
+  return [...new Set(list as Serve[])];
 }
 
 /** `web server …; web server …` as in `start --commands` and `web.commands`. */
@@ -174,6 +190,9 @@ function tlsMaterial(spec: ServerSpec, clientCerts: boolean): TlsMaterial {
 export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
   const policy = MODE_POLICY[spec.mode];
   if (isIP(spec.bind) === 0 && spec.bind !== 'localhost') usage(`--bind must be an IP address, not ${JSON.stringify(spec.bind)}`);
+  if (!policy.api && servesOf(spec).includes('api')) {
+    usage(`${spec.mode} mode never serves the REST API over plain HTTP on a network: --serve=sync,direct (or server mode for the API)`);
+  }
   if (policy.loopbackOnly && !isLoopbackAddress(spec.bind)) {
     usage(`${spec.mode} mode can only bind to a loopback address (127.0.0.1 or ::1), not ${spec.bind}`);
   }

@@ -146,12 +146,12 @@ describe('browser rules over raw sockets: Host, Origin, Fetch Metadata, legacy G
     const form = '--b\r\nContent-Disposition: form-data; name="manifest"\r\nContent-Type: rhizome/manifest; format=text+binarysig\r\n\r\nservice=file\nname=x\n\r\n--b\r\nContent-Disposition: form-data; name="payload"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n--b--\r\n';
     const insert = (front: Front): Promise<RawResponse> =>
       send(front, 'POST', '/restful/rhizome/insert', { Origin: 'null', 'Content-Type': 'multipart/form-data; boundary=b', 'Content-Length': String(form.length) }, undefined, form);
-    const bundles = t.node.rhizome.stats().bundles;
+    const bundles = (await t.node.rhizome.stats()).bundles;
     for (const front of fronts.filter((f) => !f.relaxed)) {
       refused(await send(front, 'GET', LIST, { Origin: 'null', 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors' }), 403, 'ACCESS_ORIGIN_FORBIDDEN', `${front.label}, GET`);
       refused(await insert(front), 403, 'ACCESS_ORIGIN_FORBIDDEN', `${front.label}, insert`);
     }
-    assert.equal(t.node.rhizome.stats().bundles, bundles, 'no bundle was stored for a null origin');
+    assert.equal((await t.node.rhizome.stats()).bundles, bundles, 'no bundle was stored for a null origin');
     for (const front of fronts.filter((f) => f.relaxed)) {
       const read = await send(front, 'GET', LIST, { Origin: 'null', 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors' });
       assert.equal(read.status, 200, front.label);

@@ -25,7 +25,9 @@ import { isListening, webRequest, type WebRequestOptions } from '../helpers/web.
 const LIST = '/restful/keyring/identities.json';
 const ADD = '/restful/keyring/add';
 const REALM = 'Basic realm="Serval RESTful API"';
-const MODES: readonly Mode[] = ['dev', 'upstream', 'server', 'mtls'];
+/** The modes that serve the REST API (mesh serves node-to-node sync only: test/web/serve.test.ts). */
+type ApiMode = Exclude<Mode, 'mesh'>;
+const MODES: readonly ApiMode[] = ['dev', 'upstream', 'server', 'mtls'];
 const basic = (user: string, pass: string): string => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
 const SKIP = haveOpenssl() ? false : 'the openssl command is not installed, so no certificates can be made';
@@ -50,7 +52,7 @@ function specFor(mode: Mode, certs: TestCerts, extra: Partial<ServerSpec> = {}):
 
 interface Front {
   readonly label: string;
-  readonly mode: Mode;
+  readonly mode: ApiMode;
   readonly url: string;
 }
 
@@ -100,11 +102,11 @@ interface Case {
   readonly path?: string;
   readonly headers: () => Record<string, string>;
   /** Status per mode, and the reason phrase of a refusal. */
-  readonly expect: Readonly<Record<Mode, number>>;
+  readonly expect: Readonly<Record<ApiMode, number>>;
 }
 
-const ALL = (status: number): Record<Mode, number> => ({ dev: status, upstream: status, server: status, mtls: status });
-const GUARDED = (status: number): Record<Mode, number> => ({ dev: 200, upstream: status, server: status, mtls: status });
+const ALL = (status: number): Record<ApiMode, number> => ({ dev: status, upstream: status, server: status, mtls: status });
+const GUARDED = (status: number): Record<ApiMode, number> => ({ dev: 200, upstream: status, server: status, mtls: status });
 
 const REASONS: Record<number, string> = {
   400: 'Malformed Authorization header',
@@ -355,7 +357,7 @@ void describe('web server modes: impossible combinations are start-up errors', {
       [['start', `--commands=web server --mode=upstream --port=${port}; web server --mode=server --port=0`], /server mode needs --certfile/],
       [['start', '--commands', `web server --mode=upstream --port=${port}; web server --mode=mtls --port=0 --certfile=${c.server.certFile} --keyfile=${c.server.keyFile}`], /mtls mode needs --clientca/],
       [['start', '--commands=web server --mode=upstream --bind=0.0.0.0'], /upstream mode can only bind to a loopback address/],
-      [['start', '--commands=web server --mode=secure'], /unknown mode "secure" \(dev, server, upstream, mtls\)/],
+      [['start', '--commands=web server --mode=secure'], /unknown mode "secure" \(dev, server, upstream, mtls, mesh\)/],
       [['start', '--commands=web server --port=70000'], /invalid port "70000"/],
       [['start', '--commands=web sever --mode=dev'], /unknown command "web sever --mode=dev"/],
       [['web', 'server', '--mode=upstream', '--bind=0.0.0.0'], /upstream mode can only bind to a loopback address/],

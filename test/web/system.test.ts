@@ -26,7 +26,7 @@ interface SystemBody {
     bundles: number;
     store_bytes: number;
     unlocked_identities: number;
-    web_servers: Array<{ mode: string; url: string; dedicated: boolean }>;
+    web_servers: Array<{ mode: string; url: string; dedicated: boolean; serve: string[] }>;
     event_loop_delay: { window_seconds: number; mean_ms: number; p50_ms: number; p99_ms: number; max_ms: number };
   };
 }
@@ -132,8 +132,9 @@ describe('GET /restful/system', () => {
       assert.ok(typeOk(value, type), `node.${name} = ${JSON.stringify(value)} is ${type}`);
     }
     for (const server of body.node.web_servers) {
-      assert.deepEqual(Object.keys(server).sort(), ['dedicated', 'mode', 'url']);
+      assert.deepEqual(Object.keys(server).sort(), ['dedicated', 'mode', 'serve', 'url']);
       assert.equal(typeof server.dedicated, 'boolean');
+      assert.deepEqual(server.serve, ['api']);
     }
   });
 
@@ -217,7 +218,7 @@ describe('GET /restful/system', () => {
       // The dedicated server is listed once it has forwarded a request (this one).
       const port = Number(new URL(dedicated.url).port);
       const viaDedicated = (await get(port)).node.web_servers;
-      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true });
+      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true, serve: ['api'] });
       assert.equal(viaDedicated.length, 3);
     } finally {
       await dedicated.stop();

@@ -14,7 +14,7 @@ export interface NodeFacts {
   readonly bundles: number;
   readonly storeBytes: number;
   readonly unlockedIdentities: number;
-  readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean }>;
+  readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean; readonly serve: readonly string[] }>;
   readonly eventLoopDelay: EventLoopDelay;
   readonly security: SecurityFacts;
 }
@@ -30,10 +30,10 @@ export interface SecurityFacts extends Readonly<SecurityCounters> {
   readonly pinDerivationsWaiting: number;
 }
 
-export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Handler {
-  return () => {
+export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFacts>): Handler {
+  return async () => {
     const h = host();
-    const n = node();
+    const n = await node();
     return jsonResult(200, 'OK', [
       [
         'system',
@@ -61,7 +61,7 @@ export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Han
           bundles: n.bundles,
           store_bytes: n.storeBytes,
           unlocked_identities: n.unlockedIdentities,
-          web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated })),
+          web_servers: n.webServers.map((s) => ({ mode: s.mode, url: s.url, dedicated: s.dedicated, serve: s.serve })),
           event_loop_delay: {
             window_seconds: n.eventLoopDelay.windowSeconds,
             mean_ms: n.eventLoopDelay.meanMs,

@@ -1,0 +1,94 @@
+/**
+ * What a web server serves (`web server --serve=api,sync,direct`, src/web/modes.ts): a family is
+ * found only on servers that serve it, embedded or dedicated alike, and the `mesh` mode (plain
+ * HTTP on any address, for node-to-node sync) can never be made to serve the REST API.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isTendrilError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
+import { checkSpec, parseCommands, parseServerArgs, servesOf, type ServerSpec } from '../../src/web/spec.js';
+import { HARRY, startTestNode, type TestNode } from '../helpers/node.js';
+import { webRequest } from '../helpers/web.js';
+
+const LIST = '/restful/keyring/identities.json';
+
+function usageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isTendrilError(err), String(err));
+    return err.message;
+  }
+  assert.fail('no usage error');
+}
+
+void describe('--serve: parsing and refusals', () => {
+  void it('defaults to the API in the API modes and to sync,direct in mesh mode', () => {
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream'], 'server')), ['api']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=dev'], 'server')), ['api']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=mesh', '--bind=0.0.0.0'], 'server')), ['sync', 'direct']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream', '--serve=api,sync,direct,sync'], 'server')), ['api', 'sync', 'direct']);
+    assert.deepEqual(parseCommands('web server --mode=mesh --bind=0.0.0.0 --serve=direct')[0]?.serve, ['direct']);
+  });
+
+  void it('refuses unknown and empty lists, and the API in mesh mode, naming the option', () => {
+    assert.match(usageOf(() => parseServerArgs(['--serve=api,files'], 'server')), /--serve: unknown "files"/);
+    assert.match(usageOf(() => parseServerArgs(['--serve=,'], 'server')), /--serve needs at least one/);
+    const mesh = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--serve=sync,api'], 'server');
+    assert.match(usageOf(() => checkSpec(mesh)), /mesh mode never serves the REST API/);
+  });
+
+  void it('lets mesh mode listen in plain HTTP on a non-loopback address, without TLS files', () => {
+    assert.equal(checkSpec(parseServerArgs(['--mode=mesh', '--bind=0.0.0.0'], 'server')), undefined);
+    const withCert = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--certfile=/nonexistent'], 'server');
+    assert.match(usageOf(() => checkSpec(withCert)), /--certfile has no use in mesh mode/);
+  });
+});
+
+void describe('--serve: families are found only where they are served', () => {
+  let t: TestNode;
+  const dedicated: RunningWebServer[] = [];
+  const spec = (extra: Partial<ServerSpec>): ServerSpec => ({ mode: 'upstream', bind: '127.0.0.1', port: 0, allowedOrigins: [], ...extra });
+
+  before(async () => {
+    t = await startTestNode({ servers: [spec({}), spec({ serve: ['sync', 'direct'] }), spec({ mode: 'mesh', serve: ['direct'] })] });
+    dedicated.push(await startDedicatedServer(t.paths, spec({ serve: ['sync'] }), silentLogger(), 0));
+    dedicated.push(await startDedicatedServer(t.paths, spec({}), silentLogger(), 0));
+  });
+  after(async () => {
+    for (const d of dedicated) await d.stop();
+    await t.destroy();
+  });
+
+  void it('serves the API, its docs and its description where api is served', async () => {
+    for (const url of [t.node.state.urls[0]!, dedicated[1]!.url]) {
+      assert.equal((await webRequest(url, 'GET', LIST, { headers: { Authorization: HARRY } })).status, 200, url);
+      assert.equal((await webRequest(url, 'GET', '/openapi.json')).status, 200, url);
+    }
+  });
+
+  void it('answers 404 with a JSON result for the API where it is not served, before asking for credentials, embedded and dedicated', async () => {
+    for (const url of [t.node.state.urls[1]!, t.node.state.urls[2]!, dedicated[0]!.url]) {
+      for (const path of [LIST, '/openapi.json', '/docs', '/restful/rhizome/bundlelist.json']) {
+        const r = await webRequest(url, 'GET', path);
+        assert.equal(r.status, 404, `${url}${path}`);
+        assert.equal(r.json<{ http_status_code: number }>().http_status_code, 404);
+      }
+    }
+  });
+
+  void it('reports what each embedded server serves in the node status', async () => {
+    const r = await t.request('GET', '/restful/system');
+    const servers = r.json<{ node: { web_servers: Array<{ mode: string; serve: string[] }> } }>().node.web_servers;
+    assert.deepEqual(
+      servers.filter((s) => s.serve !== undefined).slice(0, 3).map((s) => [s.mode, s.serve.join(',')]),
+      [
+        ['upstream', 'api'],
+        ['upstream', 'sync,direct'],
+        ['mesh', 'direct'],
+      ],
+    );
+  });
+});
