@@ -212,9 +212,9 @@ FORMS.append = FORMS.insert!;
 export const ERROR_STATUS: Record<number, string> = {
   400: 'Malformed request, parameter, Authorization header or form part',
   401: 'Credentials missing or wrong',
-  403: 'Peer, origin or client certificate refused; read-only credentials on a route that writes',
+  403: 'Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN',
   404: 'No such path or entity (a locked identity is not found), or Rhizome disabled',
-  405: 'Wrong method for this path',
+  405: 'Wrong method for this path; a legacy GET write while they are off (--allow-get-writes)',
   408: 'The request body did not arrive in time',
   411: 'A body is needed and its length was not given',
   414: 'Request target too long',
@@ -223,7 +223,8 @@ export const ERROR_STATUS: Record<number, string> = {
   419: 'Secret not available: identity locked, manifest signature or bundle secret wrong, bundle read-only',
   422: 'Invalid manifest, or a payload that contradicts it',
   423: 'Store busy or locked',
+  429: 'Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client',
   431: 'Request headers too large',
   500: 'Internal error (details only in the log)',
-  503: 'A dedicated web server whose node is not reachable',
+  503: 'A dedicated web server whose node is not reachable; too many connections or long-polls in all',
 };
