@@ -30,7 +30,7 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
     .description('run a dedicated web server attached to the node (default mode: server)')
     .allowUnknownOption()
     .helpOption(false)
-    .argument('[options...]', '--mode=dev|server|upstream|mtls|mesh --bind=ADDRESS --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=ORIGIN --serve=api,sync,direct')
+    .argument('[options...]', '--mode=dev|server|upstream|mtls|mesh --bind=ADDRESS --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=ORIGIN|null --host-name=NAME --allow-get-writes --serve=api,sync,direct')
     .action(async (args: string[]) => {
       const p = paths();
       const spec = parseServerArgs(args, 'server');

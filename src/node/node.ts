@@ -203,7 +203,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // The control socket trusts its owner; requests a dedicated server forwards get its mode.
-    const local: AccessPolicy = { localOnly: false, cors: 'local', authenticator: openAuthenticator('local') };
+    // (No browser reaches it, so the owner may use every form the API has, legacy GETs included.)
+    const local: AccessPolicy = { localOnly: false, cors: 'local', getWrites: true, authenticator: openAuthenticator('local') };
     const forwardedPolicy = controlPolicy(local, auth);
     const control = createPipeline({
       router,
