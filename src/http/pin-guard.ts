@@ -15,6 +15,9 @@ import type { SecurityCounters } from '../services/guard/counters.js';
 import { addressKey, type Throttle } from '../services/guard/throttle.js';
 import type { Principal } from './types.js';
 
+/** The principal of the control socket's owner (src/node/node.ts). */
+const LOCAL = 'local';
+
 /** PIN attempts one client may have waiting behind the one being tried. */
 const MAX_WAITING = 4;
 
@@ -41,8 +44,27 @@ export function createPinGuard(throttle: Throttle, counters: SecurityCounters, l
     fail('PIN_TOO_MANY_FAILURES', { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) }, why: `${why} (${Math.ceil(wait / 1000)} s left)` });
   };
 
+  /** Counts a wrong PIN against `keys`, and says so in the log (never the PIN). */
+  const wrong = (principal: Principal, client: string, keys: readonly string[]): void => {
+    counters.wrongPins++;
+    let failures = 0;
+    let waitMs = 0;
+    for (const key of keys) {
+      const r = throttle.fail(key);
+      failures = Math.max(failures, r.failures);
+      waitMs = Math.max(waitMs, r.waitMs);
+    }
+    log.warn({ principal: principal.id, remote: client, failures, wait_ms: waitMs }, 'wrong PIN');
+  };
+
   return {
     async unlock(principal, client, attempt) {
+      // The owner on the control socket (the CLI) could try PINs against the keyring file itself,
+      // without any limit: making it wait protects nothing. Its wrong PINs are still counted.
+      if (principal.id === LOCAL) {
+        if (!(await attempt())) wrong(principal, client, []);
+        return;
+      }
       const address = addressKey(client);
       const keys = address === undefined ? [`pin-${principal.id}`] : [`pin-${principal.id}`, `pin-${address}`];
       refuse(keys, 'waiting out wrong PINs');
@@ -64,16 +86,7 @@ export function createPinGuard(throttle: Throttle, counters: SecurityCounters, l
         await before;
         // Failures while it waited may have made the client wait.
         refuse(keys, 'wrong PINs while this one waited');
-        if (await attempt()) return;
-        counters.wrongPins++;
-        let failures = 0;
-        let waitMs = 0;
-        for (const key of keys) {
-          const r = throttle.fail(key);
-          failures = Math.max(failures, r.failures);
-          waitMs = Math.max(waitMs, r.waitMs);
-        }
-        log.warn({ principal: principal.id, remote: client, failures, wait_ms: waitMs }, 'wrong PIN');
+        if (!(await attempt())) wrong(principal, client, keys);
       } finally {
         done();
         if (--t.count === 0) turns.delete(turnKey);

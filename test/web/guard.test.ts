@@ -129,6 +129,16 @@ describe('PIN guessing: 429 after a few wrong PINs, per credentials and per clie
     t.node.keyring.lock(sid);
   });
 
+  it("the owner on the control socket is not made to wait (it could try PINs on the keyring file itself)", async () => {
+    for (let i = 0; i < STRICT.free + 3; i++) {
+      const r = await unixRequest(t.paths.controlSocket, 'GET', `${LIST}?pin=owner-typo-${i}`);
+      assert.equal(r.status, 200, r.text);
+    }
+    const right = await unixRequest(t.paths.controlSocket, 'GET', `${LIST}?pin=right-pin-4711`);
+    assert.ok(right.text.includes(sid));
+    t.node.keyring.lock(sid);
+  });
+
   it('wrong PINs are warnings in the log and figures in /restful/system; no PIN is written anywhere', async () => {
     const wrong = lines(t).filter((l) => l.msg === 'wrong PIN');
     assert.ok(wrong.length >= 2 * (STRICT.free + 1), `${wrong.length} wrong-PIN lines`);
@@ -138,7 +148,7 @@ describe('PIN guessing: 429 after a few wrong PINs, per credentials and per clie
     assert.equal(refusal?.code, 'PIN_TOO_MANY_FAILURES');
     assert.match(refusal?.why ?? '', /waiting out wrong PINs/);
     const all = t.logs.join('');
-    assert.ok(!all.includes('guess-73') && !all.includes('right-pin-4711') && !all.includes('addr-guess'), 'no PIN in the log');
+    assert.ok(!all.includes('guess-73') && !all.includes('right-pin-4711') && !all.includes('addr-guess') && !all.includes('owner-typo'), 'no PIN in the log');
     const figures = await system(t);
     assert.ok(figures.wrong_pins! >= 2 * (STRICT.free + 1), JSON.stringify(figures));
     assert.ok(figures.pin_attempts_refused! >= 2);
