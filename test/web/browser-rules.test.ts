@@ -230,3 +230,33 @@ describe('browser rules over raw sockets: Host, Origin, Fetch Metadata, legacy G
     assert.deepEqual(errors, [], 'nothing logged as an error');
   });
 });
+
+describe('mesh mode (node-to-node sync on a LAN): any host name unless --host-name', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({
+      servers: [
+        { mode: 'upstream', bind: '127.0.0.1', port: 0, allowedOrigins: [] },
+        { mode: 'mesh', bind: '127.0.0.1', port: 0, allowedOrigins: [] },
+        { mode: 'mesh', bind: '127.0.0.1', port: 0, allowedOrigins: [], hostNames: ['peer.lan'] },
+      ],
+    });
+  });
+  after(async () => t?.destroy());
+
+  // (The browser checks come after the family is known, as everywhere; mesh serves no family of
+  // the API, so they have nothing to guard here until sync routes exist.)
+  it('Host is free by default and checked with --host-name, before any path is told apart', async () => {
+    const [, open, named] = t.node.state.urls;
+    const get = async (url: string, lines: string[]): Promise<RawResponse> => {
+      const r = await rawWebExchange(url, `GET /restful/keyring/identities.json HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+      assert.ok(r);
+      return r;
+    };
+    // The API is never served in mesh mode: what passes the checks is 404.
+    assert.equal((await get(open!, ['Host: evil.example'])).status, 404);
+    assert.equal((await get(named!, ['Host: evil.example'])).headers.get('tendril-error'), 'ACCESS_HOST_FORBIDDEN');
+    assert.equal((await get(named!, ['Host: peer.lan:4110'])).status, 404);
+    assert.equal((await get(named!, ['Host: 192.168.1.20:4110'])).status, 404);
+  });
+});
