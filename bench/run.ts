@@ -5,7 +5,7 @@
  * Names: keyring; insert (small inserts/s), large (64 MiB insert and raw.bin MB/s), list
  * (bundlelist.json with 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
- * server). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
+ * server); pinflood (raw.bin during a flood of wrong PINs). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
  * (profiles in DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
  */
@@ -16,6 +16,7 @@ import { loadAverage, ROOT } from './harness.js';
 import { MachineMonitor, type ForeignLoad } from './machine.js';
 import { benchKeyring, reportKeyring } from './keyring.js';
 import { benchMeshms, reportMeshms } from './meshms.js';
+import { benchPinFlood, reportPinFlood } from './pin-flood.js';
 import { benchFanout, reportFanout } from './rhizome-fanout.js';
 import { benchInsert, reportInsert } from './rhizome-insert.js';
 import { benchLarge, reportLarge } from './rhizome-large.js';
@@ -73,6 +74,7 @@ await section('list', 'Rhizome: bundlelist.json with 10,000 bundles', () => benc
 await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benchFanout(), reportFanout);
 await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
 await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
+await section('pinflood', 'Downloads during a flood of PIN guesses', () => benchPinFlood(seconds), reportPinFlood);
 
 lines.push(
   '## Machine load',
