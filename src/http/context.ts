@@ -19,6 +19,8 @@ export class Context implements RequestContext, ResponseContext {
   path = '';
   query: readonly QueryParameter[] = [];
   params: Readonly<Record<string, string>> = NO_PARAMS;
+  /** The matched route's pattern in the route table, once matched (for the metrics). */
+  route: string | undefined = undefined;
   contentType: ContentType | undefined = undefined;
   principal: Principal = { id: 'anonymous', canWrite: false };
   client = 'local';

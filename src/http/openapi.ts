@@ -11,7 +11,7 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics';
 
 function bodyOf(route: Route): Body {
   switch (route.family.name) {
@@ -21,6 +21,8 @@ function bodyOf(route: Route): Body {
       return 'openapi';
     case 'system':
       return 'system';
+    case 'metrics':
+      return 'metrics';
   }
   if (route.path.endsWith('.json')) return 'table';
   if (route.path.endsWith('.rhm')) return 'manifest';
@@ -55,6 +57,8 @@ function content(body: Body): Json {
         'text/javascript': { schema: { type: 'string' } },
         'image/png': { schema: { type: 'string', format: 'binary' } },
       };
+    case 'metrics':
+      return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
   }
@@ -167,15 +171,22 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  health: 'Health check for load balancers and supervisors',
+  metrics: 'Prometheus metrics',
+  control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
 };
 
-/** The document for `routes` (control-only routes are left out: no network listener serves them). */
-export function buildOpenApi(routes: readonly Route[]): Json {
+/**
+ * The document for `routes`. Control-only routes are left out (no network listener serves them)
+ * unless `control` is set: the typed client (src/client/) is generated from that fuller document,
+ * so it also speaks to the control socket.
+ */
+export function buildOpenApi(routes: readonly Route[], options: { control?: boolean } = {}): Json {
   const paths: Record<string, Json> = {};
   const ids = new Set<string>();
   const tags: string[] = [];
   for (const route of routes) {
-    if (route.controlOnly) continue;
+    if (route.controlOnly && options.control !== true) continue;
     const { path } = pathOf(route);
     const base = baseOperationId(route.method, path);
     let id = base;

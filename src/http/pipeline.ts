@@ -20,6 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail, TendrilError } from '../errors.js';
 import { redactUrl, type Logger } from '../log.js';
+import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import type { Admission } from './admission.js';
 import { readCredentials } from './credentials.js';
@@ -52,9 +53,13 @@ export interface PipelineOptions {
   readonly control?: boolean | ((req: IncomingMessage) => boolean);
   /** Long-poll limits, and the per-client limit of forwarded requests. */
   readonly admission?: Admission;
+  /** Told of every request's route and completion (the metrics). */
+  readonly observer?: RequestObserver;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+const routeOf = (match: ReturnType<Router['match']>): string | undefined => (match.kind === 'route' ? match.route.path : undefined);
 
 export interface Pipeline {
   /** For the server's 'request' event. */
@@ -117,6 +122,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     res.once('close', () => {
       ctx.closed();
       logCompletion(ctx, res);
+      if (options.observer) {
+        // A request refused before routing (401, 403) is still counted under its route.
+        const route = ctx.route ?? (ctx.path === '' ? undefined : routeOf(router.match(ctx.method, ctx.path)));
+        options.observer.completed(route, ctx.method, res.statusCode, (Date.now() - ctx.startedAt) / 1000);
+      }
     });
     // An answer given before the body was read (an early refusal, a 202 "too big") leaves the
     // rest of the upload unread: read and discard it, as the reference does, so the connection
@@ -172,6 +182,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
+      ctx.route = route.path;
+      options.observer?.started(route.path);
       // The reference's GET forms of writes (keyring/add, SID/set, SID/remove, SID/lock) are what
       // an <img> on any page can send, with no Origin: off unless a server turns them on.
       if (route.method === 'GET' && route.scope === 'write' && !policy.getWrites) fail('ACCESS_GET_WRITE', { why: 'legacy GET write (see --allow-get-writes)' });
