@@ -12,39 +12,22 @@
  *    node (DNS rebinding), calls the API as its own origin.
  *
  * Each fails to read (nothing of the keyring reaches the page) and to write (the keyring is as it
- * was); a page on a local origin, the control, reads it. Skipped without /usr/bin/chromium,
- * except under CI, as test/web/docs-browser.test.ts.
+ * was); a page on a local origin, the control, reads it. (Without /usr/bin/chromium: see
+ * test/helpers/chromium.ts.)
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM_SKIP, launchChromium, requireChromiumUnderCi } from '../helpers/chromium.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = (process.env.CI ?? '') !== '';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP = HAVE_CHROMIUM ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
 const LIST = '/restful/keyring/identities.json';
 
-if (IN_CI && !HAVE_CHROMIUM) {
-  it('finds Debian chromium (CI is set)', () => {
-    assert.fail(`CI is set but ${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
-  });
-}
+requireChromiumUnderCi();
 
 const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
   // The attacker's names, resolved to this machine as its DNS would after a rebinding.
   '--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.example 127.0.0.1',
   // Chromium's own Local Network Access checks would stop some of these requests first; they
@@ -104,7 +87,7 @@ async function attackFromSandbox(page: Page, base: string, sid: string): Promise
   })`);
 }
 
-describe('hostile pages in headless Chromium: another origin, a sandboxed frame, DNS rebinding', { skip: SKIP }, () => {
+describe('hostile pages in headless Chromium: another origin, a sandboxed frame, DNS rebinding', { skip: CHROMIUM_SKIP }, () => {
   let tn: TestNode;
   let browser: Browser;
   let attacker: Server;
@@ -132,8 +115,7 @@ describe('hostile pages in headless Chromium: another origin, a sandboxed frame,
     });
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerPort = (attacker.address() as AddressInfo).port;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 60_000 });
+    browser = await launchChromium(FLAGS);
   });
 
   after(async () => {
