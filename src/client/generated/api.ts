@@ -1004,6 +1004,29 @@ export interface components {
                     p99_ms: number;
                     max_ms: number;
                 };
+                /** @description Refusals since the node started, and what it holds now (docs/security.md) */
+                security: {
+                    /** @description PINs that opened nothing */
+                    wrong_pins: number;
+                    /** @description PIN attempts answered 429 */
+                    pin_attempts_refused: number;
+                    /** @description PIN derivations waiting for their turn */
+                    pin_derivations_waiting: number;
+                    /** @description Credentials refused with 401 */
+                    failed_authentications: number;
+                    /** @description Authentications answered 429 */
+                    authentications_refused: number;
+                    /** @description Clients, users and credentials waiting out failures now */
+                    waiting_clients: number;
+                    /** @description Client connections open now */
+                    connections: number;
+                    connections_refused: number;
+                    /** @description Client addresses with connections open now */
+                    clients: number;
+                    /** @description Long-polls open now */
+                    long_polls: number;
+                    long_polls_refused: number;
+                };
             };
         };
         /** @description This document */
@@ -1056,7 +1079,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1083,6 +1106,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1101,7 +1133,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1155,7 +1187,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,8 +1205,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1200,7 +1250,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1254,7 +1304,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1281,6 +1331,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1299,7 +1358,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1351,7 +1410,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1378,6 +1437,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1396,7 +1464,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1452,7 +1520,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1479,6 +1547,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1497,7 +1574,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1549,7 +1626,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1576,6 +1653,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1594,7 +1680,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1650,7 +1736,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1677,6 +1763,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1695,7 +1790,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1751,7 +1846,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1769,8 +1864,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1796,7 +1909,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1848,7 +1961,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1866,8 +1979,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1893,7 +2024,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1942,7 +2073,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1960,8 +2091,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1987,7 +2136,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2036,7 +2185,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,6 +2212,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2081,7 +2239,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2137,7 +2295,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2155,7 +2313,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2182,6 +2340,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2200,7 +2367,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2256,7 +2423,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2274,7 +2441,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2301,6 +2468,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2319,7 +2495,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,7 +2553,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2395,7 +2571,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2422,6 +2598,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2440,7 +2625,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2501,7 +2686,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2519,7 +2704,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2546,6 +2731,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2564,7 +2758,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2650,7 +2844,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2668,7 +2862,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2704,6 +2898,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2722,7 +2925,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2808,7 +3011,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2826,7 +3029,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2871,6 +3074,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2889,7 +3101,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3011,7 +3223,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3029,7 +3241,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3101,6 +3313,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3119,7 +3340,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3241,7 +3462,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3259,7 +3480,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3331,6 +3552,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3349,7 +3579,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3467,7 +3697,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3485,7 +3715,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3557,6 +3787,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3575,7 +3814,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3631,7 +3870,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3649,7 +3888,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3712,6 +3951,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3730,7 +3978,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3779,7 +4027,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3797,7 +4045,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3833,6 +4081,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3851,7 +4108,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,7 +4157,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3918,7 +4175,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3954,6 +4211,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3972,7 +4238,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4022,7 +4288,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4040,7 +4306,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4076,6 +4342,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4094,7 +4369,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4143,7 +4418,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4161,7 +4436,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,6 +4472,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4215,7 +4499,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4264,7 +4548,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4282,7 +4566,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4318,6 +4602,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4336,7 +4629,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4386,7 +4679,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4404,7 +4697,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4440,6 +4733,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4458,7 +4760,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4507,7 +4809,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4525,7 +4827,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4561,6 +4863,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4579,7 +4890,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4634,7 +4945,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +4963,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4688,6 +4999,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4706,7 +5026,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4756,7 +5076,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4774,7 +5094,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4810,6 +5130,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4828,7 +5157,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4881,7 +5210,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4899,7 +5228,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4935,6 +5264,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4953,7 +5291,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5002,7 +5340,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5020,7 +5358,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5056,6 +5394,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5074,7 +5421,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5124,7 +5471,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5142,7 +5489,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5178,6 +5525,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5196,7 +5552,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5246,7 +5602,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5264,7 +5620,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5300,6 +5656,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5318,7 +5683,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5369,7 +5734,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5387,7 +5752,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5423,6 +5788,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5441,7 +5815,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5498,7 +5872,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5516,7 +5890,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5579,6 +5953,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5597,7 +5980,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5655,7 +6038,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5673,7 +6056,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5709,6 +6092,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5727,7 +6119,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5786,7 +6178,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5804,7 +6196,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5840,6 +6232,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5858,7 +6259,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5918,7 +6319,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5936,7 +6337,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5972,6 +6373,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5990,7 +6400,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6037,7 +6447,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6055,7 +6465,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6066,6 +6476,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6091,7 +6510,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6129,7 +6548,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6147,7 +6566,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6183,7 +6602,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6221,7 +6640,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6239,7 +6658,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6275,7 +6694,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6313,7 +6732,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6331,7 +6750,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6367,7 +6786,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6409,7 +6828,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6427,7 +6846,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6463,7 +6882,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6519,7 +6938,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6537,7 +6956,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6582,6 +7001,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6600,7 +7028,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6647,7 +7075,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6665,7 +7093,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6676,6 +7104,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6701,7 +7138,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6755,7 +7192,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6773,7 +7210,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6784,6 +7221,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6809,7 +7255,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6858,7 +7304,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6876,7 +7322,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6887,6 +7333,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6912,7 +7367,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6959,7 +7414,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6977,7 +7432,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6988,6 +7443,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7013,7 +7477,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7051,7 +7515,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7069,7 +7533,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7105,7 +7569,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7152,7 +7616,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7170,7 +7634,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7181,6 +7645,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7206,7 +7679,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
