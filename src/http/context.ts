@@ -22,7 +22,7 @@ export class Context implements RequestContext, ResponseContext {
   /** The matched route's pattern in the route table, once matched (for the metrics). */
   route: string | undefined = undefined;
   contentType: ContentType | undefined = undefined;
-  principal: Principal = { id: 'anonymous', canWrite: false };
+  principal: Principal = { id: 'anonymous', canWrite: false, canManage: false };
   client = 'local';
   /** The refusal of this request, for its log line (code and why). */
   error: TendrilError | undefined = undefined;

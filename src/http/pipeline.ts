@@ -9,7 +9,7 @@
  *   4. peer address (403), Fetch Metadata and Origin (403), OPTIONS preflight (200), credentials
  *      (401, or 429 while failures are paid for)
  *   5. route (404 / 405), a legacy GET write while they are off (405), scope of the credentials
- *      (403), body length for multipart routes (411)
+ *      (403: read-only, or a token where only a user may), body length for multipart routes (411)
  *   6. the handler, whose result or error is written by src/http/respond.ts; a long-poll over
  *      its limits is answered at once (429 / 503)
  *
@@ -187,7 +187,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // The reference's GET forms of writes (keyring/add, SID/set, SID/remove, SID/lock) are what
       // an <img> on any page can send, with no Origin: off unless a server turns them on.
       if (route.method === 'GET' && route.scope === 'write' && !policy.getWrites) fail('ACCESS_GET_WRITE', { why: 'legacy GET write (see --allow-get-writes)' });
-      if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
+      // A token is told it is a token before it is told it is read-only: that is what it cannot change.
+      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY', { why: `credentials ${ctx.principal.id} on a route for users only` });
+      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

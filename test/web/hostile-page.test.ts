@@ -13,19 +13,19 @@
  *
  * Each fails to read (nothing of the keyring reaches the page) and to write (the keyring is as it
  * was); a page on a local origin, the control, reads it. (Without /usr/bin/chromium: see
- * test/helpers/chromium.ts.)
+ * test/helpers/browser.ts.)
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM_SKIP, launchChromium, requireChromiumUnderCi } from '../helpers/chromium.js';
+import { failWithoutChromiumInCi, launchChromium, SKIP_WITHOUT_CHROMIUM } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
 const LIST = '/restful/keyring/identities.json';
 
-requireChromiumUnderCi();
+failWithoutChromiumInCi();
 
 const FLAGS = [
   // The attacker's names, resolved to this machine as its DNS would after a rebinding.
@@ -87,7 +87,7 @@ async function attackFromSandbox(page: Page, base: string, sid: string): Promise
   })`);
 }
 
-describe('hostile pages in headless Chromium: another origin, a sandboxed frame, DNS rebinding', { skip: CHROMIUM_SKIP }, () => {
+describe('hostile pages in headless Chromium: another origin, a sandboxed frame, DNS rebinding', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
   let tn: TestNode;
   let browser: Browser;
   let attacker: Server;
