@@ -7851,7 +7851,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7869,7 +7869,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7880,6 +7880,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7905,7 +7914,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7959,7 +7968,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7977,7 +7986,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7988,6 +7997,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8013,7 +8031,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8062,7 +8080,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8080,7 +8098,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8091,6 +8109,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8116,7 +8143,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8154,7 +8181,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8172,7 +8199,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8208,7 +8235,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8246,7 +8273,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8264,7 +8291,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8300,7 +8327,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8338,7 +8365,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8356,7 +8383,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8392,7 +8419,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8435,7 +8462,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8453,7 +8480,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8489,7 +8516,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
