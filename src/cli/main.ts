@@ -19,6 +19,7 @@ import { registerNodeCommands } from './node-commands.js';
 import { registerRhizomeCommands } from './rhizome-commands.js';
 import { registerStoreCommands } from './store-commands.js';
 import { registerWebCommands } from './web-commands.js';
+import { registerSyncCommands } from './sync-commands.js';
 
 /**
  * Commands that may run where no instance exists yet: `start` and `config set` create one (and
@@ -60,6 +61,7 @@ export function buildProgram(io: Io): Command {
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
   registerWebCommands(program, paths, io);
+  registerSyncCommands(program, paths, io);
   registerCompletionCommand(program, io);
   const exitOverride = (c: Command): void => {
     c.exitOverride();

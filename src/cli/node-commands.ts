@@ -102,7 +102,10 @@ async function runForeground(paths: InstancePaths, opts: StartOptions, io: Io): 
     log.level = next.log.level;
     config = next;
     log.info('configuration reloaded');
+    // Services that hold on to parts of the configuration (sync's peers) look again.
+    configChanged();
   };
+  let configChanged = (): void => undefined;
   const node = await startNode({
     paths,
     config: () => config,
@@ -113,6 +116,7 @@ async function runForeground(paths: InstancePaths, opts: StartOptions, io: Io): 
     reloadConfig,
     logFile: detached ? paths.logFile : undefined,
   });
+  configChanged = () => node.configChanged();
   const unwatch = watchConfig(paths, log, reloadConfig);
   if (!detached) banner(io, node.state, config);
   const signal = await untilStopped(io.signal);

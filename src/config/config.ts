@@ -14,6 +14,13 @@ export interface Config {
       /** User name → password, for HTTP Basic. */
       readonly users: Readonly<Record<string, string>>;
       readonly newsinceTimeoutMs: number;
+      /** Connection and long-poll limits (src/http/admission.ts). */
+      readonly limits: {
+        readonly connections: number;
+        readonly connectionsPerClient: number;
+        readonly longPolls: number;
+        readonly longPollsPerClient: number;
+      };
     };
   };
   readonly rhizome: {
@@ -35,8 +42,41 @@ export interface Config {
     /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
     readonly commands: string | undefined;
   };
+  readonly sync: {
+    /** The configured peers, by NAME of `sync.peer.NAME.*`. */
+    readonly peers: readonly SyncPeerConfig[];
+    readonly repairIntervalMs: number;
+  };
   readonly log: { readonly level: LogLevel };
   readonly metrics: { readonly enable: boolean };
+}
+
+export interface SyncPeerConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/**
+ * `sync.peer.NAME.*` entries, grouped by NAME. A peer is one once it has a url: the other keys may
+ * be set first (one `config set` at a time), and are ignored until then.
+ */
+function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
+  const byName = new Map<string, Record<string, string>>();
+  for (const [key, value] of entries) {
+    const m = /^sync\.peer\.([^.]+)\.([a-z_]+)$/.exec(key);
+    if (!m) continue;
+    const fields = byName.get(m[1]!) ?? {};
+    fields[m[2]!] = value;
+    byName.set(m[1]!, fields);
+  }
+  return [...byName]
+    .filter(([, f]) => f.url !== undefined)
+    .map(([name, f]) => ({ name, url: f.url!, token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key }));
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
@@ -90,6 +130,12 @@ export function buildConfig(entries: ConfigEntries): Config {
         authorization: get('api.restful.authorization').trim().toLowerCase() === 'noauth' ? 'noauth' : 'basic',
         users,
         newsinceTimeoutMs: parseInterval(get('api.restful.newsince_timeout')),
+        limits: {
+          connections: Number(get('api.restful.max_connections')),
+          connectionsPerClient: Number(get('api.restful.max_connections_per_client')),
+          longPolls: Number(get('api.restful.max_long_polls')),
+          longPollsPerClient: Number(get('api.restful.max_long_polls_per_client')),
+        },
       },
     },
     rhizome: {
@@ -103,6 +149,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       store: { backend, url: storeUrl },
     },
     web: { commands: entries.get('web.commands') },
+    sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')) },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
     metrics: { enable: parseBoolean(get('metrics.enable')) },
   });

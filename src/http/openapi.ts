@@ -11,9 +11,10 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'frames';
 
 function bodyOf(route: Route): Body {
+  if (route.family.rawBody !== undefined) return 'frames';
   switch (route.family.name) {
     case 'docs':
     case 'ui':
@@ -35,6 +36,8 @@ function bodyOf(route: Route): Body {
   return 'result';
 }
 
+/** The frames of a Tendril sync link, both ways (docs/sync.md). */
+const FRAMES = { 'application/x-tendril-sync': { schema: { type: 'string', format: 'binary', description: 'Tendril sync frames (docs/sync.md)' } } };
 const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
 const RESULT = { 'application/json': { schema: REF('JsonResult') } };
 
@@ -65,6 +68,8 @@ function content(body: Body): Json {
       return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
+    case 'frames':
+      return FRAMES;
   }
 }
 
@@ -76,8 +81,11 @@ function successStatuses(route: Route): number[] {
 
 function errorStatuses(route: Route, body: Body): number[] {
   const codes = [400, 403, 404, 414, 431, 500, 503];
-  if (!route.family.public) codes.push(401);
+  // 429: waiting out failed authentications, or too many long-polls (docs/security.md).
+  if (!route.family.public) codes.push(401, 429);
   if (route.family.wrongMethod === 405) codes.push(405);
+  // The legacy GET forms of writes are off unless the server runs with --allow-get-writes.
+  if (route.method === 'GET' && route.scope === 'write') codes.push(405);
   if (route.body === 'multipart') codes.push(408, 411, 415);
   if (route.family.needsRhizome) codes.push(423);
   // MeshMS and MeshMB need an unlocked identity; Rhizome needs a secret to write or decrypt.
@@ -154,6 +162,7 @@ function operation(route: Route, operationId: string): Json {
   };
   // Public routes need no credentials: an empty requirement overrides the document's.
   if (route.family.public) op.security = [];
+  if (body === 'frames') op.requestBody = { required: true, content: FRAMES };
   if (route.body === 'multipart') {
     const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
     op.requestBody = {
@@ -174,6 +183,8 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  sync: 'Tendril sync between nodes: the link other nodes open, and the peers of this one',
+  route: 'Identities reachable through sync links, as the Serval route table lists them',
   health: 'Health check for load balancers and supervisors',
   metrics: 'Prometheus metrics',
   control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',

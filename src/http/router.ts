@@ -28,6 +28,11 @@ export interface Family {
   readonly serve?: 'api' | 'metrics' | 'sync' | 'direct' | 'any';
   /** The family is this one path, not every path under it (`/`, which would otherwise take them all). */
   readonly exact?: boolean;
+  /**
+   * The media type of this family's POST bodies when they are not multipart/form-data (the
+   * frames of a Tendril sync link); anything else is 415.
+   */
+  readonly rawBody?: string;
 }
 
 export interface QueryDoc {

@@ -16,11 +16,16 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import type { PinGuard } from './pin-guard.js';
 import { operationHandlers } from './api/operations.js';
 import { uiHandlers } from './api/ui.js';
 import { metricsHandler } from './api/metrics.js';
 import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
+import type { IncomingMessage } from 'node:http';
+import type { SyncService } from '../services/sync/types.js';
+import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
+import { syncHandlers } from './api/sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -29,10 +34,15 @@ export interface ApiServices {
   readonly meshmb: MeshmbService;
   readonly meshms: MeshmsService;
   readonly tokens: TokenService;
+  /** Limits and turns for PIN attempts. */
+  readonly pins: PinGuard;
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => Promise<NodeFacts>;
+  readonly sync: SyncService;
+  /** The client's address (a dedicated server's client, for forwarded requests). */
+  readonly remoteOf: (req: IncomingMessage) => string;
   /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
   readonly reloadConfig?: () => void;
   /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
@@ -49,6 +59,10 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // Tendril sync between nodes (docs/sync.md): only on servers that serve `sync`.
+  sync: { name: 'sync', prefix: '/sync/', wrongMethod: 405, needsRhizome: true, serve: 'sync', rawBody: SYNC_CONTENT_TYPE },
+  syncStatus: { name: 'sync', prefix: '/restful/sync/', wrongMethod: 405, needsRhizome: false },
+  route: { name: 'route', prefix: '/restful/route/', wrongMethod: 404, needsRhizome: false },
   // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
   health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
   // Prometheus metrics, behind the API's credentials (a read-only token is enough).
@@ -83,7 +97,7 @@ const TOKEN_QUERY: readonly QueryDoc[] = [
 const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
-  const k = keyringHandlers(services.keyring);
+  const k = keyringHandlers(services.keyring, services.pins);
   const r = rhizomeReadHandlers(services.rhizome, services.newsinceTimeoutMs);
   const w = rhizomeWriteHandlers(services.rhizome);
   const mb = meshmbHandlers(services.meshmb, services.newsinceTimeoutMs);
@@ -96,6 +110,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const sy = syncHandlers(services.sync, services.remoteOf);
   const op = operationHandlers(services.reloadConfig);
   const ui = uiHandlers();
   const TK = FAMILIES.tokens;
@@ -147,7 +162,7 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${ID}/ignore/{feed:hex64}{rest:ignored}`,           family: MB, scope: 'write', body: 'none', handler: mb.ignore, summary: 'Stop following (or blocking) a feed' },
     { method: 'POST',   path: `${ID}/block/{feed:hex64}{rest:ignored}`,            family: MB, scope: 'write', body: 'none', handler: mb.block, query: [FEED_SENDER], summary: 'Block a feed' },
     // MeshMS (spec §4.3). The list GETs acknowledge new messages as a side effect, as the
-    // reference's do; they stay `read` so read-only clients can follow their conversations.
+    // reference's do, for credentials that may write; for read-only ones they store nothing.
     { method: 'GET',    path: `${MY}/conversationlist.json`,                        family: MS, scope: 'read',  body: 'none', handler: ms.conversations, summary: 'List the conversations of an identity' },
     { method: 'GET',    path: `${PAIR}/messagelist.json`,                           family: MS, scope: 'read',  body: 'none', handler: ms.messages, summary: 'List the messages of a conversation, newest first' },
     { method: 'GET',    path: `${PAIR}/newsince/messagelist.json`,                  family: MS, scope: 'read',  body: 'none', handler: ms.newsince, summary: 'List the messages of a conversation, then new ones as they arrive (long-poll)' },
@@ -157,6 +172,9 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readAll, summary: 'Mark a conversation read' },
     { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
     { method: 'GET',    path: '/restful/system',                  family: S, scope: 'read',  body: 'none', handler: system, summary: 'Host and node status (no secrets)' },
+    { method: 'POST',   path: '/sync/v1/link',                    family: FAMILIES.sync, scope: 'read', body: 'none', ok: [200], handler: sy.link, summary: 'Open a Tendril sync link: frames both ways for as long as it lives (a read-only token pulls only)' },
+    { method: 'GET',    path: '/restful/sync/peers.json',         family: FAMILIES.syncStatus, scope: 'read', body: 'none', handler: sy.peers, summary: 'Sync peers: address, state, last contact, bundles and bytes each way, lag' },
+    { method: 'GET',    path: '/restful/route/all.json',          family: FAMILIES.route, scope: 'read', body: 'none', handler: sy.routes, summary: 'Identities reachable: this node\'s own and those of sync peers and beyond, with hop counts' },
     { method: 'GET',    path: '/openapi.json',                    family: O, scope: 'read',  body: 'none', handler: d.openapi, summary: 'This API, described in OpenAPI 3.1' },
     { method: 'GET',    path: '/docs',                            family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },

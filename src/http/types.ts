@@ -31,6 +31,8 @@ export interface RequestContext {
   /** Parsed request Content-Type, when the request has a body. */
   readonly contentType: ContentType | undefined;
   readonly principal: Principal;
+  /** The client's address (as a dedicated server in front reports it), or `local` (control socket). */
+  readonly client: string;
   readonly log: Logger;
   /** Date.now() when the request arrived; long-polls end relative to it (spec §1.11.5). */
   readonly startedAt: number;
@@ -81,7 +83,13 @@ export interface BodyResult {
   readonly headers?: HeaderMap;
   /** The bytes, or a stream of exactly `length` bytes. */
   readonly body: Buffer | (() => Readable);
-  readonly length: number;
+  /** undefined: a stream of unknown length, sent chunked. */
+  readonly length: number | undefined;
+  /**
+   * A stream that may be quiet for long (a sync link): the connection's idle timeout is
+   * suspended, as for a long-poll.
+   */
+  readonly live?: boolean;
 }
 
 export type Result = JsonResult | JsonTable | BodyResult;

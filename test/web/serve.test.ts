@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
 import { checkSpec, parseCommands, parseServerArgs, servesOf, type ServerSpec } from '../../src/web/spec.js';
 import { HARRY, startTestNode, type TestNode } from '../helpers/node.js';
+import { request as httpRequest } from 'node:http';
 import { webRequest } from '../helpers/web.js';
 
 const LIST = '/restful/keyring/identities.json';
@@ -78,6 +79,47 @@ void describe('--serve: families are found only where they are served', () => {
         assert.equal(r.status, 404, `${url}${path}`);
         assert.equal(r.json<{ http_status_code: number }>().http_status_code, 404);
       }
+    }
+  });
+
+  /** Opens a sync link and returns the status of its answer (the link is dropped at once). */
+  const linkStatus = (url: string): Promise<{ status: number; type: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'POST',
+          path: '/sync/v1/link',
+          headers: { 'Content-Type': 'application/x-tendril-sync', 'Transfer-Encoding': 'chunked', Authorization: HARRY },
+          agent: false,
+        },
+        (res) => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] });
+          req.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.write('');
+    });
+
+  void it('answers the Tendril sync link only where sync is served, 404 elsewhere', async () => {
+    for (const url of [t.node.state.urls[1]!, dedicated[0]!.url]) {
+      const r = await linkStatus(url);
+      assert.equal(r.status, 200, url);
+      assert.equal(r.type, 'application/x-tendril-sync');
+    }
+    for (const url of [t.node.state.urls[0]!, t.node.state.urls[2]!, dedicated[1]!.url]) {
+      assert.equal((await linkStatus(url)).status, 404, url);
+      const r = await webRequest(url, 'POST', '/sync/v1/link', { headers: { 'Content-Type': 'application/x-tendril-sync', Authorization: HARRY }, body: 'x' });
+      assert.equal(r.status, 404, url);
+      assert.equal(r.json<{ http_status_code: number }>().http_status_code, 404);
+    }
+    // The sync status and the route table are part of the REST API: not where only sync is served.
+    for (const path of ['/restful/sync/peers.json', '/restful/route/all.json']) {
+      assert.equal((await webRequest(t.node.state.urls[0]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 200, path);
+      assert.equal((await webRequest(t.node.state.urls[1]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 404, path);
     }
   });
 

@@ -723,6 +723,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sync/v1/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a Tendril sync link: frames both ways for as long as it lives (a read-only token pulls only)
+         * @description Any credentials, read-only tokens included.
+         */
+        post: operations["postSyncV1Link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/restful/sync/peers.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sync peers: address, state, last contact, bundles and bytes each way, lag
+         * @description Any credentials, read-only tokens included.
+         */
+        get: operations["getRestfulSyncPeersJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/restful/route/all.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Identities reachable: this node's own and those of sync peers and beyond, with hop counts
+         * @description Any credentials, read-only tokens included.
+         */
+        get: operations["getRestfulRouteAllJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -1139,6 +1199,40 @@ export interface components {
                     p99_ms: number;
                     max_ms: number;
                 };
+                /** @description Tendril sync since the node started: bundles and payload bytes each way, reconciliation sessions, bundles refused for failing verification */
+                sync?: {
+                    peers_configured: number;
+                    links_up: number;
+                    bundles_in: number;
+                    bundles_out: number;
+                    bytes_in: number;
+                    bytes_out: number;
+                    sessions: number;
+                    rejected: number;
+                };
+                /** @description Refusals since the node started, and what it holds now (docs/security.md) */
+                security: {
+                    /** @description PINs that opened nothing */
+                    wrong_pins: number;
+                    /** @description PIN attempts answered 429 */
+                    pin_attempts_refused: number;
+                    /** @description PIN derivations waiting for their turn */
+                    pin_derivations_waiting: number;
+                    /** @description Credentials refused with 401 */
+                    failed_authentications: number;
+                    /** @description Authentications answered 429 */
+                    authentications_refused: number;
+                    /** @description Clients, users and credentials waiting out failures now */
+                    waiting_clients: number;
+                    /** @description Client connections open now */
+                    connections: number;
+                    connections_refused: number;
+                    /** @description Client addresses with connections open now */
+                    clients: number;
+                    /** @description Long-polls open now */
+                    long_polls: number;
+                    long_polls_refused: number;
+                };
             };
         };
         /** @description This document */
@@ -1191,7 +1285,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1218,6 +1312,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1236,7 +1339,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1290,7 +1393,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1308,8 +1411,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1335,7 +1456,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1389,7 +1510,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1416,6 +1537,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1434,7 +1564,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1486,7 +1616,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1513,6 +1643,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1531,7 +1670,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1587,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1614,6 +1753,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1632,7 +1780,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1684,7 +1832,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1711,6 +1859,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1729,7 +1886,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1785,7 +1942,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1812,6 +1969,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1830,7 +1996,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1886,7 +2052,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1904,8 +2070,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1931,7 +2115,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1983,7 +2167,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,8 +2185,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2028,7 +2230,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2077,7 +2279,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2095,8 +2297,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2122,7 +2342,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2171,7 +2391,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2198,6 +2418,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2216,7 +2445,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2272,7 +2501,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2290,7 +2519,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,6 +2546,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2335,7 +2573,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2391,7 +2629,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2409,7 +2647,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2436,6 +2674,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2454,7 +2701,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2512,7 +2759,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2530,7 +2777,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2557,6 +2804,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2575,7 +2831,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2636,7 +2892,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2654,7 +2910,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2681,6 +2937,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2699,7 +2964,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2785,7 +3050,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2803,7 +3068,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2839,6 +3104,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2857,7 +3131,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2943,7 +3217,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2961,7 +3235,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3006,6 +3280,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3024,7 +3307,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3146,7 +3429,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,7 +3447,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3236,6 +3519,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3254,7 +3546,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3376,7 +3668,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3394,7 +3686,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3466,6 +3758,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3484,7 +3785,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3602,7 +3903,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3620,7 +3921,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3692,6 +3993,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3710,7 +4020,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3766,7 +4076,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3784,7 +4094,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3847,6 +4157,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3865,7 +4184,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3914,7 +4233,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3932,7 +4251,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3968,6 +4287,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3986,7 +4314,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4035,7 +4363,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4053,7 +4381,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4089,6 +4417,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4107,7 +4444,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4157,7 +4494,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4175,7 +4512,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4211,6 +4548,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4229,7 +4575,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4278,7 +4624,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4296,7 +4642,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4332,6 +4678,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4350,7 +4705,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4399,7 +4754,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4417,7 +4772,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4453,6 +4808,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4471,7 +4835,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4521,7 +4885,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4539,7 +4903,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4575,6 +4939,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4593,7 +4966,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4642,7 +5015,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4660,7 +5033,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4696,6 +5069,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4714,7 +5096,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4769,7 +5151,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4787,7 +5169,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4823,6 +5205,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4841,7 +5232,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4891,7 +5282,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4909,7 +5300,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4945,6 +5336,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4963,7 +5363,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5016,7 +5416,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5034,7 +5434,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5070,6 +5470,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5088,7 +5497,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5137,7 +5546,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5155,7 +5564,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5191,6 +5600,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5209,7 +5627,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5259,7 +5677,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5277,7 +5695,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5313,6 +5731,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5331,7 +5758,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5381,7 +5808,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5399,7 +5826,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5435,6 +5862,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5453,7 +5889,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5504,7 +5940,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5522,7 +5958,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5558,6 +5994,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5576,7 +6021,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5633,7 +6078,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5651,7 +6096,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5714,6 +6159,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5732,7 +6186,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5790,7 +6244,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5808,7 +6262,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5844,6 +6298,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5862,7 +6325,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5921,7 +6384,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5939,7 +6402,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5975,6 +6438,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5993,7 +6465,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6053,7 +6525,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6071,7 +6543,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6107,6 +6579,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6125,7 +6606,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6172,7 +6653,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6190,7 +6671,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6201,6 +6682,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6226,7 +6716,341 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    postSyncV1Link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-tendril-sync": string;
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tendril-sync": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    getRestfulSyncPeersJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonTable"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    getRestfulRouteAllJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonTable"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6264,7 +7088,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6282,7 +7106,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6318,7 +7142,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6356,7 +7180,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6374,7 +7198,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6410,7 +7234,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6448,7 +7272,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6466,7 +7290,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6502,7 +7326,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6545,7 +7369,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6563,7 +7387,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6599,7 +7423,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6655,7 +7479,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6673,7 +7497,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6718,6 +7542,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6736,7 +7569,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6783,7 +7616,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6801,7 +7634,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6812,6 +7645,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6837,7 +7679,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6891,7 +7733,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6909,7 +7751,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6920,6 +7762,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6945,7 +7796,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6994,7 +7845,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7012,7 +7863,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7023,6 +7874,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7048,7 +7908,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7095,7 +7955,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7113,7 +7973,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7124,6 +7984,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7149,7 +8018,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7187,7 +8056,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7205,7 +8074,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7241,7 +8110,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7288,7 +8157,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7306,7 +8175,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7317,6 +8186,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7342,7 +8220,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7389,7 +8267,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7407,7 +8285,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7418,6 +8296,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7443,7 +8330,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7497,7 +8384,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7515,7 +8402,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7526,6 +8413,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7551,7 +8447,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7600,7 +8496,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7618,7 +8514,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7629,6 +8525,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7654,7 +8559,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7692,7 +8597,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7710,7 +8615,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7746,7 +8651,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7784,7 +8689,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7802,7 +8707,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7838,7 +8743,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7876,7 +8781,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7894,7 +8799,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7930,7 +8835,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7973,7 +8878,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7991,7 +8896,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8027,7 +8932,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -17,6 +17,7 @@ import { BUNDLE_COLUMNS, checkBundle, encodeUint64, rowToBundle, type ManifestRo
 import { resolveCommitPayload } from '../commit-payload.js';
 import type {
   BundleFilter,
+  BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
@@ -106,6 +107,16 @@ class PostgresRhizomeStore implements RhizomeStore {
 
   listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]> {
     return listColumns(this.#db, filter, options);
+  }
+
+  async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
+    // bytea compares as bytes (then by length), as the ids sort for sync; the bid index serves it.
+    const rows = await this.#query(() =>
+      before === undefined
+        ? this.#db.sql<Array<{ bid: Buffer; version: Buffer }>>`SELECT bid, version FROM rhizome_manifests WHERE bid >= ${from} ORDER BY bid LIMIT ${limit}`
+        : this.#db.sql<Array<{ bid: Buffer; version: Buffer }>>`SELECT bid, version FROM rhizome_manifests WHERE bid >= ${from} AND bid < ${before} ORDER BY bid LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) }));
   }
 
   async lastRowid(): Promise<number> {
