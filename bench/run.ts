@@ -8,7 +8,8 @@
  * server); metrics (identities.json with metrics on and off; the typed client beside bare
  * node:http); ui (the web UI's transferred bytes and first render in headless Chromium); sync
  * (Tendril sync between nodes: reconciliation, first sync, live propagation, a 256 MiB payload);
- * pinflood (raw.bin during a flood of wrong PINs).
+ * pinflood (raw.bin during a flood of wrong PINs); postgres (the store on PostgreSQL: 1, 2, 4 nodes,
+ * a million bundles, cross-node newsince, 1 GiB; bench/postgres.ts).
  * With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof` (profiles in
  * DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
@@ -29,6 +30,7 @@ import { benchWeb, reportWeb } from './web.js';
 import { benchMetrics, reportMetrics } from './metrics.js';
 import { benchUi, reportUi } from './ui.js';
 import { benchSync, reportSync } from './sync.js';
+import { benchPostgres, reportPostgres } from './postgres.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -85,6 +87,7 @@ await section('metrics', 'Metrics and the typed client', () => benchMetrics(seco
 await section('ui', 'Web UI: weight and first render', () => benchUi(), reportUi);
 await section('sync', 'Tendril sync between two nodes', () => benchSync(seconds), reportSync);
 await section('pinflood', 'Downloads during a flood of PIN guesses', () => benchPinFlood(seconds), reportPinFlood);
+await section('postgres', 'Rhizome on PostgreSQL: several nodes, large stores, cross-node newsince, 1 GiB', () => benchPostgres(seconds), reportPostgres);
 
 lines.push(
   '## Machine load',
