@@ -50,6 +50,8 @@ export const CATALOGUE = {
   ACCESS_READ_ONLY: { status: 403, message: 'Forbidden: read-only credentials' },
   ACCESS_CLIENT_CERT_MISSING: { status: 403, message: 'Forbidden: client certificate required' },
   ACCESS_CLIENT_CERT_UNTRUSTED: { status: 403, message: 'Forbidden: client certificate not trusted' },
+  // A browser (a request with an Origin) on a route no browser may use (Rhizome Direct).
+  ACCESS_BROWSER_FORBIDDEN: { status: 403, message: 'Forbidden: not for browsers' },
 
   // Multipart form parts (spec §1.7, §1.8)
   FORM_MISSING_FIRST_BOUNDARY: { status: 400, message: 'Malformed multipart: missing first boundary' },

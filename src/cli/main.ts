@@ -7,6 +7,7 @@ import { isTendrilError } from '../errors.js';
 import { instancePaths, resolveInstanceDir, type InstancePaths } from '../node/instance.js';
 import { VERSION } from '../version.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDirectCommands } from './direct-commands.js';
 import { consoleIo, type Io } from './io.js';
 import { registerKeyringCommands } from './keyring-commands.js';
 import { registerMeshmbCommands } from './meshmb-commands.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: Io): Command {
   registerConfigCommands(program, paths, io);
   registerKeyringCommands(program, paths, io);
   registerRhizomeCommands(program, paths, io);
+  registerDirectCommands(program, paths, io);
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
   registerWebCommands(program, paths, io);

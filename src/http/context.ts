@@ -22,6 +22,8 @@ export class Context implements RequestContext, ResponseContext {
   principal: Principal = { id: 'anonymous', canWrite: false };
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
+  /** How results and errors are written: set from the family once it is known. */
+  resultFormat: 'json' | 'html' = 'json';
   private abort: AbortController | undefined = undefined;
   private continued = false;
 

@@ -107,9 +107,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
       const family = router.family(target.path, control);
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
+      if (family.resultFormat === 'html') ctx.resultFormat = 'html';
 
       const policy = policyOf(req);
       checkPeer(req, policy);
+      if (family.refuseBrowsers && req.headers.origin !== undefined) fail('ACCESS_BROWSER_FORBIDDEN');
       ctx.cors = corsHeaders(req, policy);
       if (method === 'OPTIONS') {
         reply(res, { kind: 'json', status: 200 }, ctx);
@@ -127,7 +129,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
-      if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      // A public family takes no credentials: whoever may reach it may use all of it.
+      if (route.scope === 'write' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

@@ -17,6 +17,9 @@ import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
 import type { Family, QueryDoc, Route } from './router.js';
+import type { DirectService } from '../services/direct/types.js';
+import { directHandlers } from './api/direct.js';
+import { directSyncHandler } from './api/direct-sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -29,6 +32,9 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => NodeFacts;
+  readonly direct: DirectService;
+  /** rhizome.direct.peer.N, read per request. */
+  readonly directPeers: () => readonly string[];
 }
 
 export const FAMILIES = {
@@ -41,6 +47,9 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // Rhizome Direct (the reference's node-to-node sync): no credentials, as its clients send none,
+  // so only servers that serve `direct` have it; never for browsers; servald's HTML status pages.
+  direct: { name: 'direct', prefix: '/rhizome/', wrongMethod: 405, needsRhizome: true, public: true, serve: 'direct', resultFormat: 'html', refuseBrowsers: true },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -73,6 +82,8 @@ export function buildRoutes(services: ApiServices): Route[] {
   const MY = '/restful/meshms/{my:sid}';
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
+  const rd = directHandlers(services.direct);
+  const RD = FAMILIES.direct;
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
@@ -137,6 +148,11 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
+    { method: 'POST',   path: '/rhizome/enquiry',                           family: RD, scope: 'read',  body: 'multipart', handler: rd.enquiry, summary: 'Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch' },
+    { method: 'POST',   path: '/rhizome/import',                            family: RD, scope: 'write', body: 'multipart', ok: [201, 200, 202], handler: rd.import, summary: 'Rhizome Direct: store a signed bundle (parts "manifest", then "data")' },
+    { method: 'GET',    path: '/rhizome/manifestbyprefix/{prefix:segment}', family: RD, scope: 'read',  body: 'none', handler: rd.manifestByPrefix, summary: 'Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix' },
+    { method: 'GET',    path: '/rhizome/file/{hash:segment}',               family: RD, scope: 'read',  body: 'none', handler: rd.file, summary: 'Rhizome Direct: a payload by its SHA-512 (Range supported)' },
+    { method: 'POST',   path: '/control/rhizome/direct/{mode:segment}',     family: C,  scope: 'write', body: 'none', handler: directSyncHandler(services.direct, services.directPeers), controlOnly: true, query: [{ name: 'url', doc: 'The peer (default: rhizome.direct.peer.0 … 9 in turn)' }], summary: 'Push, pull or sync with Rhizome Direct peers (progress as a live table)' },
   ];
   return table;
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
 import { createRhizomeService } from '../services/rhizome/service.js';
+import { createDirectService } from '../services/direct/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
@@ -122,6 +123,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'meshms' }),
       reliableClock: () => config().rhizome.reliableClock,
     });
+    const direct = createDirectService({ store, beginImport: () => rhizome.beginImport(undefined, { carryMalformed: true }), log: log.child({ service: 'direct' }) });
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
@@ -166,6 +168,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        direct,
+        directPeers: () => config().rhizome.directPeers,
       }),
     );
     const configured = (family: Family): boolean =>

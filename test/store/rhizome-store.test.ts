@@ -390,7 +390,7 @@ describe('Rhizome store: opening', () => {
       const storeDir = join(dir, 'rhizome');
       const db = new Database(join(storeDir, 'rhizome.db'), { readonly: true });
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
       db.close();
       assert.equal(statSync(storeDir).mode & 0o777, 0o700);
       assert.ok(existsSync(join(storeDir, 'payloads', 'ff')));

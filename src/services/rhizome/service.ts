@@ -14,7 +14,7 @@ import { ImportBundleSession } from './import-session.js';
 import { payloadKey } from './payload-key.js';
 import { BundleStatus, PayloadStatus } from './status.js';
 import { describeStored } from './store-outcomes.js';
-import type { BundleView, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
+import type { BundleView, ImportOptions, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
 
 export interface RhizomeServiceOptions {
   readonly store: RhizomeStore;
@@ -132,7 +132,7 @@ class Rhizome implements RhizomeService {
     return new AddBundleSession({ store: this.store, keyring: this.keyring, log: this.log, now: this.now }, appending);
   }
 
-  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): ImportBundleSession | RhizomeReply {
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined, options: ImportOptions = {}): ImportBundleSession | RhizomeReply {
     if (expected) {
       const stored = this.store.get(expected.id);
       if (stored && stored.version === expected.version) {
@@ -145,7 +145,7 @@ class Rhizome implements RhizomeService {
         }
       }
     }
-    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected);
+    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected, options);
   }
 }
 

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
 import { resolveCommitPayload } from './commit-payload.js';
+import { DirectQueries } from './direct-queries.js';
 import { CommitQueue } from './commit-queue.js';
 import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';
@@ -20,6 +21,8 @@ import { incrementalVacuum, limited, makeRoom, RoomState, usedBytes, type RoomCo
 import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
+  BarEntry,
+  BarQuery,
   BundleFilter,
   CommitOutcome,
   CommitPayload,
@@ -45,6 +48,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #options: StoreOptions;
   readonly #statements: Statements;
   readonly #lister: Lister;
+  readonly #direct: DirectQueries;
   readonly #queue: CommitQueue;
   readonly #room: RoomContext;
   readonly #roomState = new RoomState();
@@ -62,6 +66,7 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#options = options;
     this.#statements = prepareStatements(db);
     this.#lister = new Lister(db);
+    this.#direct = new DirectQueries(db);
     const now = options.now ?? Date.now;
     this.#queue = new CommitQueue({
       layout,
@@ -103,6 +108,22 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   lastRowid(): number {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
+  }
+
+  barsInRange(query: BarQuery): Promise<readonly BarEntry[]> {
+    try {
+      return Promise.resolve(this.#direct.bars(query));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined> {
+    try {
+      return Promise.resolve(this.#direct.byPrefix(prefix));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   payloadLength(hash: Buffer): number | undefined {
