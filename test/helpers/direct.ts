@@ -10,6 +10,7 @@ import type { RunningNode } from '../../src/node/node.js';
 import type { ServerSpec } from '../../src/web/spec.js';
 import type { FixtureBundle } from './direct-fixtures.js';
 import { startTestNode, type TestNode } from './node.js';
+import { unixRequest } from './control.js';
 import { parseResponses, type RawResponse } from './raw-http.js';
 import { VECTORS } from './vectors.js';
 
@@ -81,4 +82,31 @@ export function requestEssentials(request: Buffer): { line: string; range: strin
   let body = request.subarray(headEnd + 4);
   if (boundary) body = Buffer.from(body.toString('latin1').split(boundary).join('BOUNDARY'), 'latin1');
   return { line: `${method} ${target}`, range: /\r\nRange: ([^\r]*)/i.exec(head)?.[1], body };
+}
+
+export interface SyncRow {
+  readonly peer: string;
+  readonly state: 'running' | 'done' | 'failed';
+  readonly compared: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly round_trips: number;
+  readonly bytes_sent: number;
+  readonly bytes_received: number;
+  readonly error: string | null;
+}
+
+/**
+ * Runs `rhizome direct MODE [URL]` in the node, as the CLI does (the control route), and returns
+ * the summary row of each peer.
+ */
+export async function directSync(t: TestNode, mode: 'push' | 'pull' | 'sync', url?: string): Promise<SyncRow[]> {
+  const query = url === undefined ? '' : `?url=${encodeURIComponent(url)}`;
+  const reply = await unixRequest(t.paths.controlSocket, 'POST', `/control/rhizome/direct/${mode}${query}`);
+  if (reply.status !== 200) throw new Error(`rhizome direct ${mode}: ${reply.status} ${reply.text}`);
+  const table = reply.json<{ header: string[]; rows: unknown[][] }>();
+  const rows = table.rows.map((row) => Object.fromEntries(table.header.map((h, i) => [h, row[i]])) as unknown as SyncRow);
+  return rows.filter((r) => r.state !== 'running');
 }
