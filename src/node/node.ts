@@ -20,6 +20,7 @@ import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
 import { createRhizomeService } from '../services/rhizome/service.js';
 import { createDirectService } from '../services/direct/service.js';
+import type { DirectService } from '../services/direct/types.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
@@ -74,6 +75,8 @@ export interface RunningNode {
   readonly keyring: KeyringService;
   readonly rhizome: RhizomeService;
   readonly tokens: TokenService;
+  /** Rhizome Direct: the server's answers, and sync with a peer (the CLI's and benchmarks' way in). */
+  readonly direct: DirectService;
   stop(): Promise<void>;
 }
 
@@ -247,7 +250,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, tokens, stop };
+    return { state, port, keyring, rhizome, tokens, direct, stop };
   } catch (err) {
     await stop();
     throw err;
