@@ -14,6 +14,7 @@ import { isHex } from '../../formats/hex.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from '../../formats/manifest.js';
 import type { DirectService } from '../../services/direct/types.js';
 import { isAnswerable } from '../../services/direct/enquiry.js';
+import { MAX_ENQUIRY_BYTES } from '../../formats/direct-wire.js';
 import { BundleStatus, bundleStatusMessage, httpStatusOf, PayloadStatus, payloadStatusMessage } from '../../services/rhizome/status.js';
 import type { ImportSession, RhizomeReply } from '../../services/rhizome/types.js';
 import { formParts, partName } from '../form.js';
@@ -25,6 +26,7 @@ import { jsonResult } from '../types.js';
 const OCTETS = 'application/octet-stream';
 const MISSING_MANIFEST = "Missing 'manifest' part";
 const MISSING_DATA = "Missing 'data' part";
+const NO_RESPONSE = 'Internal Error: No response to enquiry';
 
 const status = (code: number, reason: string): Result => jsonResult(code, reason);
 
@@ -113,17 +115,16 @@ export function directHandlers(direct: DirectService): DirectHandlers {
   return {
     async enquiry(ctx) {
       let data: Buffer | undefined;
-      let tooLong = false;
       for await (const part of formParts(ctx)) {
         if (!isDataPart(partName(part))) continue;
-        const bytes = await readAtMost(part, 65536);
-        tooLong = bytes === undefined;
-        data = bytes ?? Buffer.alloc(0);
+        data = await readAtMost(part, MAX_ENQUIRY_BYTES);
+        // More than an enquiry may hold (a flood of BARs): answered now, the rest is not read.
+        if (data === undefined) return status(500, NO_RESPONSE);
       }
       if (data === undefined) return status(400, MISSING_DATA);
       // servald maps the part's file to read it: an empty one cannot be mapped.
-      if (data.length === 0 && !tooLong) return status(500, "Internal Error: Couldn't mmap file");
-      if (tooLong || !isAnswerable(data)) return status(500, 'Internal Error: No response to enquiry');
+      if (data.length === 0) return status(500, "Internal Error: Couldn't mmap file");
+      if (!isAnswerable(data)) return status(500, NO_RESPONSE);
       return octets(await direct.enquiry(data));
     },
 
