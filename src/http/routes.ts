@@ -31,7 +31,7 @@ export interface ApiServices {
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
-  readonly nodeFacts: () => NodeFacts;
+  readonly nodeFacts: () => Promise<NodeFacts>;
   readonly direct: DirectService;
   /** rhizome.direct.peer.N, read per request. */
   readonly directPeers: () => readonly string[];

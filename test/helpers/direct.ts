@@ -25,7 +25,7 @@ export function startDirectNode(options: Parameters<typeof startTestNode>[0] = {
 /** Imports `bundles` into the node's store, `parallel` at a time (their commits are grouped). */
 export async function loadBundles(node: RunningNode, bundles: readonly FixtureBundle[], parallel = 64): Promise<void> {
   const one = async (b: FixtureBundle): Promise<void> => {
-    const session = await Promise.resolve(node.rhizome.beginImport(undefined, { carryMalformed: true }));
+    const session = await node.rhizome.beginImport(undefined, { carryMalformed: true });
     if ('outcome' in session) throw new Error(`import of ${b.label} answered at once`);
     try {
       const early = await session.setManifest(b.manifest);

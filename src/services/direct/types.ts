@@ -4,26 +4,14 @@
  * Rhizome service's import session) and what it does as a client (push, pull, sync with a peer).
  */
 import type { Readable } from 'node:stream';
-import type { BarEntry, BarQuery, StoredBundle } from '../../store/rhizome/types.js';
+import type { RhizomeStore } from '../../store/rhizome/types.js';
 import type { ImportSession, RhizomeReply } from '../rhizome/types.js';
 
-type MaybePromise<T> = T | Promise<T>;
-
-/**
- * The store as Rhizome Direct uses it: a subset of RhizomeStore. Every call is awaited, so the
- * store may answer synchronously or asynchronously.
- */
-export interface DirectStore {
-  barsInRange(query: BarQuery): Promise<readonly BarEntry[]>;
-  findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined>;
-  get(bid: Buffer): MaybePromise<StoredBundle | undefined>;
-  bundleCount(): MaybePromise<number>;
-  payloadLength(hash: Buffer): MaybePromise<number | undefined>;
-  readPayload(hash: Buffer, start?: number, end?: number): MaybePromise<Readable | undefined>;
-}
+/** The store as Rhizome Direct uses it. */
+export type DirectStore = Pick<RhizomeStore, 'barsInRange' | 'findByBidPrefix' | 'get' | 'bundleCount' | 'payloadLength' | 'readPayload'>;
 
 /** How bundles enter the store: the Rhizome service's import, with all its checks. */
-export type BeginImport = () => MaybePromise<ImportSession | RhizomeReply>;
+export type BeginImport = () => Promise<ImportSession | RhizomeReply>;
 
 export type DirectMode = 'push' | 'pull' | 'sync';
 

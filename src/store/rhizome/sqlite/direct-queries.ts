@@ -11,7 +11,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { BUNDLE_COLUMNS, decodeUint64, rowToBundle, type ManifestRow } from './bundle-row.js';
 import { sqlite } from './sqlite-errors.js';
-import type { BarEntry, BarQuery, StoredBundle } from './types.js';
+import type { BarEntry, BarQuery, StoredBundle } from '../types.js';
 
 /** Bins with at most this many rows in the BID range are read through the size index and sorted. */
 const SPARSE_ROWS = 8192;
