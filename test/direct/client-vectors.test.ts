@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { toHex } from '../../src/formats/hex.js';
 import { DIRECT_STORES, type FixtureBundle } from '../helpers/direct-fixtures.js';
-import { directSync, loadBundles, recordedExchanges, requestEssentials, startDirectNode, type RecordedExchange } from '../helpers/direct.js';
+import { directSync, heldBundles, loadBundles, newestOf, recordedExchanges, requestEssentials, startDirectNode, type RecordedExchange } from '../helpers/direct.js';
 import type { TestNode } from '../helpers/node.js';
 
 interface StandIn {
@@ -69,43 +68,29 @@ function exchangeBytes(x: RecordedExchange): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), r.body]);
 }
 
-function bids(bundles: readonly FixtureBundle[]): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  for (const b of bundles) {
-    const id = toHex(b.bid);
-    if ((out.get(id) ?? -1n) < b.version) out.set(id, b.version);
-  }
-  return out;
-}
-
-async function storedBids(t: TestNode): Promise<Map<string, bigint>> {
-  const reply = await t.request('GET', '/restful/rhizome/bundlelist.json');
-  const table = reply.json<{ header: string[]; rows: unknown[][] }>();
-  const id = table.header.indexOf('id');
-  const version = table.header.indexOf('version');
-  return new Map(table.rows.map((r) => [String(r[id]), BigInt(r[version] as number)]));
+/** Hooks: a node holding `store`, and a stand-in answering with the recorded `session`. */
+function replaying(session: string, store: () => FixtureBundle[]): { readonly t: TestNode; readonly servald: StandIn; readonly exchanges: RecordedExchange[] } {
+  const state = { exchanges: recordedExchanges(session) } as { t: TestNode; servald: StandIn; exchanges: RecordedExchange[] };
+  before(async () => {
+    state.t = await startDirectNode();
+    await loadBundles(state.t.node, store());
+    state.servald = await standIn(state.exchanges);
+  });
+  after(async () => {
+    await state.servald.close();
+    await state.t.destroy();
+  });
+  return state;
 }
 
 void describe('Rhizome Direct client against recorded servald answers: session sync', () => {
-  let t: TestNode;
-  let servald: StandIn;
-  const exchanges = recordedExchanges('sessions/sync');
-
-  before(async () => {
-    t = await startDirectNode();
-    await loadBundles(t.node, DIRECT_STORES.syncClient());
-    servald = await standIn(exchanges);
-  });
-  after(async () => {
-    await servald.close();
-    await t.destroy();
-  });
+  const r = replaying('sessions/sync', DIRECT_STORES.syncClient);
 
   void it('sends the recorded enquiry and the recorded requests, and ends with what servald ended with', async () => {
-    const [summary] = await directSync(t, 'sync', servald.url);
-    assert.deepEqual(servald.unmatched, [], 'every request was one servald received');
+    const [summary] = await directSync(r.t, 'sync', r.servald.url);
+    assert.deepEqual(r.servald.unmatched, [], 'every request was one servald received');
     assert.deepEqual(
-      servald.left.map((x) => x.file),
+      r.servald.left.map((x) => x.file),
       [],
       'every recorded request was made',
     );
@@ -114,36 +99,24 @@ void describe('Rhizome Direct client against recorded servald answers: session s
     // journal's tail. Skipped: two older versions offered (202), one the server had (200), and two
     // manifests fetched for bundles held already or in a newer version.
     assert.deepEqual([summary.sent, summary.received, summary.skipped, summary.failed], [7, 9, 5, 0], JSON.stringify(summary));
-    assert.equal(summary.round_trips, exchanges.length);
-    const expected = bids([...DIRECT_STORES.syncClient(), ...DIRECT_STORES.syncServer()]);
-    assert.deepEqual(await storedBids(t), expected);
+    assert.equal(summary.round_trips, r.exchanges.length);
+    const expected = newestOf(DIRECT_STORES.syncClient(), DIRECT_STORES.syncServer());
+    assert.deepEqual(await heldBundles(r.t.nodePort), expected);
   });
 });
 
 void describe('Rhizome Direct client against recorded servald answers: session rounds (2,600 bundles)', () => {
-  let t: TestNode;
-  let servald: StandIn;
-  const exchanges = recordedExchanges('sessions/rounds');
-
-  before(async () => {
-    t = await startDirectNode();
-    await loadBundles(t.node, DIRECT_STORES.roundsClient());
-    servald = await standIn(exchanges);
-  });
-  after(async () => {
-    await servald.close();
-    await t.destroy();
-  });
+  const r = replaying('sessions/rounds', DIRECT_STORES.roundsClient);
 
   void it('walks 2,600 bundles in two enquiries byte for byte as servald does', async () => {
-    const [summary] = await directSync(t, 'pull', servald.url);
-    assert.deepEqual(servald.unmatched, []);
-    assert.deepEqual(servald.left.map((x) => x.file), []);
-    const enquiries = servald.asked.filter((r) => r.line === 'POST /rhizome/enquiry');
+    const [summary] = await directSync(r.t, 'pull', r.servald.url);
+    assert.deepEqual(r.servald.unmatched, []);
+    assert.deepEqual(r.servald.left.map((x) => x.file), []);
+    const enquiries = r.servald.asked.filter((r) => r.line === 'POST /rhizome/enquiry');
     assert.equal(enquiries.length, 2);
     assert.equal(summary?.compared, 2600);
     assert.deepEqual([summary.received, summary.failed], [0, 0]);
     // The answers' "I have" records name bundles the client holds: fetched manifests, nothing more.
-    assert.equal(summary.skipped, exchanges.length - 2);
+    assert.equal(summary.skipped, r.exchanges.length - 2);
   });
 });

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import type { RunningNode } from '../../src/node/node.js';
 import type { ServerSpec } from '../../src/web/spec.js';
 import type { FixtureBundle } from './direct-fixtures.js';
-import { startTestNode, type TestNode } from './node.js';
+import { toHex } from '../../src/formats/hex.js';
+import { HARRY, request, startTestNode, type TestNode } from './node.js';
 import { unixRequest } from './control.js';
 import { parseResponses, type RawResponse } from './raw-http.js';
 import { VECTORS } from './vectors.js';
@@ -109,4 +110,23 @@ export async function directSync(t: TestNode, mode: 'push' | 'pull' | 'sync', ur
   const table = reply.json<{ header: string[]; rows: unknown[][] }>();
   const rows = table.rows.map((row) => Object.fromEntries(table.header.map((h, i) => [h, row[i]])) as unknown as SyncRow);
   return rows.filter((r) => r.state !== 'running');
+}
+
+/** BID → version of every bundle the node on `port` holds, through its REST API. */
+export async function heldBundles(port: number): Promise<Map<string, bigint>> {
+  const reply = await request(port, 'GET', '/restful/rhizome/bundlelist.json', { auth: HARRY });
+  const table = reply.json<{ header: string[]; rows: unknown[][] }>();
+  const id = table.header.indexOf('id');
+  const version = table.header.indexOf('version');
+  return new Map(table.rows.map((r) => [String(r[id]), BigInt(r[version] as number)]));
+}
+
+/** BID → highest version among `sets`: what a node holds after syncing with all of them. */
+export function newestOf(...sets: ReadonlyArray<readonly FixtureBundle[]>): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const b of sets.flat()) {
+    const id = toHex(b.bid);
+    if ((out.get(id) ?? -1n) < b.version) out.set(id, b.version);
+  }
+  return out;
 }
