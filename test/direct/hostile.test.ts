@@ -11,10 +11,10 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { encodeRecord, RECORD_HAVE } from '../../src/formats/direct-wire.js';
+import { encodeRecord, RECORD_HAVE, RECORD_SEND } from '../../src/formats/direct-wire.js';
 import { toHex } from '../../src/formats/hex.js';
 import { fixtureBundle } from '../helpers/direct-fixtures.js';
-import { startDirectNode } from '../helpers/direct.js';
+import { loadBundles, startDirectNode } from '../helpers/direct.js';
 import { HARRY, request, type TestNode } from '../helpers/node.js';
 import { exchange } from '../helpers/raw-http.js';
 
@@ -239,6 +239,29 @@ void describe('Rhizome Direct client against hostile peers', () => {
     });
   }
 
+  void it('pushes a bundle once however often an answer asks for it', async () => {
+    const mine = fixtureBundle('asked-often', { size: 50_000 });
+    await loadBundles(t.node, [mine]);
+    let imports = 0;
+    const greedy = await hostilePeer((req, res) => {
+      req.resume();
+      if (req.url === '/rhizome/enquiry') {
+        const records = Array.from({ length: 5000 }, () => encodeRecord(RECORD_SEND, mine.bid.subarray(0, 15)));
+        return res.end(Buffer.concat([WHOLE_RANGE, ...records]));
+      }
+      if (req.url === '/rhizome/import') imports++;
+      res.statusCode = 201;
+      res.end();
+    });
+    try {
+      const summary = await t.node.direct.sync({ url: greedy.url, mode: 'push', idleTimeoutMs: 5000 });
+      assert.deepEqual([summary.sent, summary.stats.roundTrips, imports], [1, 2, 1], JSON.stringify(summary));
+    } finally {
+      greedy.server.closeAllConnections();
+      greedy.server.close();
+    }
+  });
+
   void it('gives up on an enquiry answer that never ends, and on a peer that never answers', async () => {
     const endless = await hostilePeer((req, res) => {
       req.resume();
@@ -250,12 +273,13 @@ void describe('Rhizome Direct client against hostile peers', () => {
       pump();
     });
     const silent = await hostilePeer((req) => req.resume());
+    const before = await bundleCount(t);
     try {
       const a = await t.node.direct.sync({ url: endless.url, mode: 'sync', idleTimeoutMs: 5000 });
       assert.match(a.error ?? '', /longer than/);
       const b = await t.node.direct.sync({ url: silent.url, mode: 'sync', idleTimeoutMs: 300 });
       assert.match(b.error ?? '', /no answer/);
-      assert.equal(await bundleCount(t), 0);
+      assert.equal(await bundleCount(t), before);
     } finally {
       for (const p of [endless, silent]) {
         p.server.closeAllConnections();

@@ -46,6 +46,9 @@ export async function runDirectSync(deps: SyncDeps, options: DirectSyncOptions):
 
   let error: string | undefined;
   const cursor = BarCursor.start();
+  // A record acted on once is not acted on again in this sync: an answer naming one bundle many
+  // times (a hostile peer asking for the same large bundle over and over) costs one transfer.
+  const done = new Set<string>();
   try {
     while (!cursor.finished) {
       const fill = await cursor.fill((q) => deps.store.barsInRange(q), ASKER_BARS);
@@ -56,6 +59,9 @@ export async function runDirectSync(deps: SyncDeps, options: DirectSyncOptions):
       for (const record of parseRecords(answer)) {
         const act = record.type === RECORD_HAVE && pull ? pullOne : record.type === RECORD_SEND && push ? pushOne : undefined;
         if (!act) continue;
+        const key = `${record.type}:${record.prefix.toString('hex')}`;
+        if (done.has(key)) continue;
+        done.add(key);
         let outcome: Outcome;
         try {
           outcome = await act(transfer, record.prefix);
