@@ -5,7 +5,8 @@
  * Names: keyring; insert (small inserts/s), large (64 MiB insert and raw.bin MB/s), list
  * (bundlelist.json with 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
- * server). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
+ * server); metrics (identities.json with metrics on and off; the typed client beside bare
+ * node:http). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
  * (profiles in DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
  */
@@ -21,6 +22,7 @@ import { benchInsert, reportInsert } from './rhizome-insert.js';
 import { benchLarge, reportLarge } from './rhizome-large.js';
 import { benchList, reportList } from './rhizome-list.js';
 import { benchWeb, reportWeb } from './web.js';
+import { benchMetrics, reportMetrics } from './metrics.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -73,6 +75,7 @@ await section('list', 'Rhizome: bundlelist.json with 10,000 bundles', () => benc
 await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benchFanout(), reportFanout);
 await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
 await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
+await section('metrics', 'Metrics and the typed client', () => benchMetrics(seconds), reportMetrics);
 
 lines.push(
   '## Machine load',

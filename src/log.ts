@@ -5,6 +5,7 @@
  * credential is censored wherever it appears, and URLs are logged through redactUrl().
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { prettyLogLine } from './log-pretty.js';
 
 export type Logger = PinoLogger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -36,8 +37,17 @@ export function createLogger(options: { level: LogLevel; destination?: Destinati
       // Epoch milliseconds: an ISO string per line costs a fifth of the whole log call.
       timestamp: pino.stdTimeFunctions.epochTime,
     },
-    options.destination ?? stdoutDestination(),
+    options.destination ?? (process.stdout.isTTY === true ? terminalDestination() : stdoutDestination()),
   );
+}
+
+/**
+ * A person's terminal: each line made readable (src/log-pretty.ts) and written at once. Files and
+ * pipes (a detached node's log, journald) get the JSON lines.
+ */
+function terminalDestination(): DestinationStream {
+  const color = process.stdout.hasColors?.() === true;
+  return { write: (line: string) => void process.stdout.write(`${prettyLogLine(line.trimEnd(), color)}\n`) };
 }
 
 /** Log bytes held while writes fail (the log's disk is full); lines beyond it are dropped. */

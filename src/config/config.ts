@@ -33,6 +33,7 @@ export interface Config {
     readonly commands: string | undefined;
   };
   readonly log: { readonly level: LogLevel };
+  readonly metrics: { readonly enable: boolean };
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
@@ -95,5 +96,6 @@ export function buildConfig(entries: ConfigEntries): Config {
     },
     web: { commands: entries.get('web.commands') },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
+    metrics: { enable: parseBoolean(get('metrics.enable')) },
   });
 }

@@ -3,7 +3,7 @@
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
 import { parsePeerUrl } from '../formats/direct-peer.js';
-import { parseCommands } from '../web/spec.js';
+import { checkSpec, parseCommands } from '../web/spec.js';
 import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
 
 export interface KeySpec {
@@ -101,9 +101,17 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'web.commands',
     doc: 'The web servers the node runs, as start --commands takes them: "web server --mode=upstream --port=4110; web server --mode=server --port=8443 --certfile=F --keyfile=F". Unset: one upstream server on rhizome.http.port.',
+    // Checked as the node will check it at start (modes, addresses, readable certificates that
+    // match their keys), so an impossible server is refused now rather than at the next start.
     validate: (t) => {
-      parseCommands(t);
+      for (const spec of parseCommands(t)) checkSpec(spec);
     },
+  },
+  {
+    key: 'metrics.enable',
+    doc: 'When on, the node keeps Prometheus metrics, served at /metrics behind the API credentials by every web server that serves them (web server --serve: api,metrics by default; --serve=metrics alone for a listener of their own). Applies at the next start.',
+    validate: parseBoolean,
+    default: '1',
   },
   {
     key: 'log.level',

@@ -103,7 +103,7 @@ export const SCHEMAS: Json = {
                 mode: { type: 'string', enum: ['dev', 'server', 'upstream', 'mtls', 'mesh'] },
                 url: { type: 'string' },
                 dedicated: { type: 'boolean' },
-                serve: { type: 'array', items: { type: 'string', enum: ['api', 'sync', 'direct'] }, description: 'What the server serves (--serve)' },
+                serve: { type: 'array', items: { type: 'string', enum: ['api', 'metrics', 'sync', 'direct'] }, description: 'What the server serves (--serve)' },
               },
             },
           },

@@ -11,7 +11,7 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'page';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'page';
 
 function bodyOf(route: Route): Body {
   // Rhizome Direct answers bytes, or servald's HTML status page for an import.
@@ -23,6 +23,8 @@ function bodyOf(route: Route): Body {
       return 'openapi';
     case 'system':
       return 'system';
+    case 'metrics':
+      return 'metrics';
   }
   if (route.path.endsWith('.json')) return 'table';
   if (route.path.endsWith('.rhm')) return 'manifest';
@@ -58,6 +60,8 @@ function content(body: Body): Json {
         'text/javascript': { schema: { type: 'string' } },
         'image/png': { schema: { type: 'string', format: 'binary' } },
       };
+    case 'metrics':
+      return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
     case 'page':
@@ -180,16 +184,23 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  health: 'Health check for load balancers and supervisors',
+  metrics: 'Prometheus metrics',
+  control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
   direct: "Rhizome Direct, Serval DNA's node-to-node sync over HTTP: served without credentials, only by web servers that serve `direct`",
 };
 
-/** The document for `routes` (control-only routes are left out: no network listener serves them). */
-export function buildOpenApi(routes: readonly Route[]): Json {
+/**
+ * The document for `routes`. Control-only routes are left out (no network listener serves them)
+ * unless `control` is set: the typed client (src/client/) is generated from that fuller document,
+ * so it also speaks to the control socket.
+ */
+export function buildOpenApi(routes: readonly Route[], options: { control?: boolean } = {}): Json {
   const paths: Record<string, Json> = {};
   const ids = new Set<string>();
   const tags: string[] = [];
   for (const route of routes) {
-    if (route.controlOnly) continue;
+    if (route.controlOnly && options.control !== true) continue;
     const { path } = pathOf(route);
     const base = baseOperationId(route.method, path);
     let id = base;

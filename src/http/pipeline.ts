@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail } from '../errors.js';
 import { redactUrl, type Logger } from '../log.js';
+import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import { readCredentials } from './credentials.js';
 import { Context } from './context.js';
@@ -40,9 +41,13 @@ export interface PipelineOptions {
    * function: requests a dedicated web server forwarded there are not control requests).
    */
   readonly control?: boolean | ((req: IncomingMessage) => boolean);
+  /** Told of every request's route and completion (the metrics). */
+  readonly observer?: RequestObserver;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+const routeOf = (match: ReturnType<Router['match']>): string | undefined => (match.kind === 'route' ? match.route.path : undefined);
 
 export interface Pipeline {
   /** For the server's 'request' event. */
@@ -81,6 +86,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     res.once('close', () => {
       ctx.closed();
       logCompletion(ctx, res);
+      if (options.observer) {
+        // A request refused before routing (401, 403) is still counted under its route.
+        const route = ctx.route ?? (ctx.path === '' ? undefined : routeOf(router.match(ctx.method, ctx.path)));
+        options.observer.completed(route, ctx.method, res.statusCode, (Date.now() - ctx.startedAt) / 1000);
+      }
     });
     // An answer given before the body was read (an early refusal, a 202 "too big") leaves the
     // rest of the upload unread: read and discard it, as the reference does, so the connection
@@ -129,6 +139,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
+      ctx.route = route.path;
+      options.observer?.started(route.path);
       // A public family takes no credentials: whoever may reach it may use all of it.
       if (route.scope === 'write' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');

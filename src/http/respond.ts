@@ -179,7 +179,9 @@ export function reply(res: ServerResponse, result: Result, ctx: ResponseContext)
 /** The TendrilError behind any thrown value: unexpected ones become an opaque 500, logged in full. */
 export function asTendrilError(err: unknown, log: Logger): TendrilError {
   if (isTendrilError(err)) {
-    if (err.status >= 500) log.error({ err, code: err.code }, 'request failed');
+    // A 503 is a state (the node cannot be reached, said once where it is found), not a fault
+    // with a stack worth logging for every request while it lasts.
+    if (err.status >= 500 && err.status !== 503) log.error({ err, code: err.code }, 'request failed');
     return err;
   }
   log.error({ err }, 'unexpected error');

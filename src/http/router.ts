@@ -22,9 +22,10 @@ export interface Family {
   readonly public?: boolean;
   /**
    * What a web server must serve (`--serve`) for this family to be found on it: `api` (the
-   * default), `sync` or `direct`. Elsewhere the family answers 404, as if it did not exist.
+   * default), `metrics`, `sync` or `direct`; `any`: every server (the health check). Elsewhere the
+   * family answers 404, as if it did not exist.
    */
-  readonly serve?: 'api' | 'sync' | 'direct';
+  readonly serve?: 'api' | 'metrics' | 'sync' | 'direct' | 'any';
   /**
    * `html`: results and errors are the reference's HTML status page (src/http/html-result.ts),
    * as servald answers outside /restful/. Default: JSON results.

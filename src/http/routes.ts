@@ -16,6 +16,9 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import { operationHandlers } from './api/operations.js';
+import { metricsHandler } from './api/metrics.js';
+import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
 import type { DirectService } from '../services/direct/types.js';
 import { directHandlers } from './api/direct.js';
@@ -32,6 +35,10 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => Promise<NodeFacts>;
+  /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
+  readonly reloadConfig?: () => void;
+  /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
+  readonly metrics?: MetricsService;
   readonly direct: DirectService;
   /** rhizome.direct.peer.N, read per request. */
   readonly directPeers: () => readonly string[];
@@ -47,6 +54,10 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
+  // Prometheus metrics, behind the API's credentials (a read-only token is enough).
+  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
   // Rhizome Direct (the reference's node-to-node sync): no credentials, as its clients send none,
   // so only servers that serve `direct` have it; never for browsers; servald's HTML status pages.
   direct: { name: 'direct', prefix: '/rhizome/', wrongMethod: 405, needsRhizome: true, public: true, serve: 'direct', resultFormat: 'html', refuseBrowsers: true },
@@ -85,6 +96,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const rd = directHandlers(services.direct);
   const RD = FAMILIES.direct;
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const op = operationHandlers(services.reloadConfig);
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -94,6 +106,8 @@ export function buildRoutes(services: ApiServices): Route[] {
   const D = FAMILIES.docs;
   const O = FAMILIES.openapi;
   const C = FAMILIES.control;
+  const H = FAMILIES.health;
+  const M = FAMILIES.metrics;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
@@ -148,6 +162,9 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
+    { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
+    { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
+    { method: 'GET',    path: '/metrics',                         family: M, scope: 'read',  body: 'none', handler: metricsHandler(services.metrics), summary: 'Metrics in the Prometheus text format' },
     { method: 'POST',   path: '/rhizome/enquiry',                           family: RD, scope: 'read',  body: 'multipart', handler: rd.enquiry, summary: 'Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch' },
     { method: 'POST',   path: '/rhizome/import',                            family: RD, scope: 'write', body: 'multipart', ok: [201, 200, 202], handler: rd.import, summary: 'Rhizome Direct: store a signed bundle (parts "manifest", then "data")' },
     { method: 'GET',    path: '/rhizome/manifestbyprefix/{prefix:segment}', family: RD, scope: 'read',  body: 'none', handler: rd.manifestByPrefix, summary: 'Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix' },

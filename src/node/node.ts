@@ -24,6 +24,7 @@ import type { DirectService } from '../services/direct/types.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { createMetrics } from '../services/metrics/metrics.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
@@ -57,6 +58,10 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
+  readonly reloadConfig?: () => void;
+  /** Where the node's log goes (a file for `start --detach`), for `tendril status`; default stdout. */
+  readonly logFile?: string;
 }
 
 export interface NodeState {
@@ -66,6 +71,10 @@ export interface NodeState {
   readonly urls: readonly string[];
   readonly controlSocket: string;
   readonly startedAt: string;
+  /** The embedded web servers, with their modes and what they serve. */
+  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly serve: readonly string[] }>;
+  /** The log file, or undefined when the log goes to standard output. */
+  readonly logFile?: string;
 }
 
 export interface RunningNode {
@@ -161,6 +170,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       };
     };
 
+    // The metrics registry: services that have figures of their own register them on
+    // metrics.registry (prom-client), as the Rhizome and keyring figures are read here.
+    const metrics = config().metrics.enable
+      ? createMetrics({ version: VERSION, bundles: () => rhizome.stats(), unlockedIdentities: () => keyring.list().length })
+      : undefined;
+    if (metrics) stops.push(() => metrics.stop());
+
     const router = new Router(
       buildRoutes({
         keyring,
@@ -171,6 +187,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        reloadConfig: options.reloadConfig,
+        metrics,
         direct,
         directPeers: () => config().rhizome.directPeers,
       }),
@@ -182,7 +200,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const servedBy =
       (serves: (req: IncomingMessage) => readonly string[]) =>
       (family: Family, req: IncomingMessage): boolean =>
-        configured(family) && serves(req).includes(family.serve ?? 'api');
+        configured(family) && (family.serve === 'any' || serves(req).includes(family.serve ?? 'api'));
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -205,6 +223,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       serverHeader: SERVER_HEADER,
       control: (req) => !isForwarded(req),
       familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
+      observer: metrics,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
@@ -220,10 +239,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           log,
           serverHeader: SERVER_HEADER,
           familyEnabled: servedBy(() => servesOf(spec)),
+          observer: metrics,
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
-          listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
+          // A port given explicitly (start --port) is that port or an error; only the configured
+          // default searches upwards for a free one, as the reference's does.
+          const exact = spec.port === undefined && options.port !== undefined ? { ...spec, port: options.port } : spec;
+          listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
@@ -238,6 +261,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       urls,
       controlSocket: paths.controlSocket,
       startedAt,
+      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url, serve: w.serve })),
+      logFile: options.logFile,
     };
     // Whole files, renamed into place: `tendril status` and scripts read them while the node
     // starts. The port file last: scripts and tests wait for it, and then read the state file.

@@ -201,8 +201,8 @@ describe('OpenAPI document', () => {
     assert.deepEqual(schemes.bearerAuth, { ...schemes.bearerAuth, type: 'http', scheme: 'bearer' });
     assert.deepEqual(schemes.tokenHeader, { ...schemes.tokenHeader, type: 'apiKey', in: 'header', name: 'X-Tendril-Token' });
     for (const { path, op: o } of operations(doc)) {
-      // The docs, and Rhizome Direct (servald's clients send no credentials).
-      const isPublic = path === '/openapi.json' || path.startsWith('/docs') || path.startsWith('/rhizome/');
+      // The docs, the health check, and Rhizome Direct (servald's clients send no credentials).
+      const isPublic = path === '/openapi.json' || path.startsWith('/docs') || path === '/healthz' || path.startsWith('/rhizome/');
       assert.deepEqual(o.security, isPublic ? [] : undefined, path);
       assert.equal(statusesOf(o).includes(401), !isPublic, path);
     }

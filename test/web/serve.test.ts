@@ -26,8 +26,8 @@ function usageOf(fn: () => unknown): string {
 
 void describe('--serve: parsing and refusals', () => {
   void it('defaults to the API in the API modes and to sync,direct in mesh mode', () => {
-    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream'], 'server')), ['api']);
-    assert.deepEqual(servesOf(parseServerArgs(['--mode=dev'], 'server')), ['api']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream'], 'server')), ['api', 'metrics']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=dev'], 'server')), ['api', 'metrics']);
     assert.deepEqual(servesOf(parseServerArgs(['--mode=mesh', '--bind=0.0.0.0'], 'server')), ['sync', 'direct']);
     assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream', '--serve=api,sync,direct,sync'], 'server')), ['api', 'sync', 'direct']);
     assert.deepEqual(parseCommands('web server --mode=mesh --bind=0.0.0.0 --serve=direct')[0]?.serve, ['direct']);
@@ -38,6 +38,8 @@ void describe('--serve: parsing and refusals', () => {
     assert.match(usageOf(() => parseServerArgs(['--serve=,'], 'server')), /--serve needs at least one/);
     const mesh = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--serve=sync,api'], 'server');
     assert.match(usageOf(() => checkSpec(mesh)), /mesh mode never serves the REST API/);
+    const meshMetrics = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--serve=metrics'], 'server');
+    assert.match(usageOf(() => checkSpec(meshMetrics)), /mesh mode never serves the REST API or metrics/);
   });
 
   void it('lets mesh mode listen in plain HTTP on a non-loopback address, without TLS files', () => {
@@ -123,7 +125,7 @@ void describe('--serve: families are found only where they are served', () => {
     assert.deepEqual(
       servers.filter((s) => s.serve !== undefined).slice(0, 3).map((s) => [s.mode, s.serve.join(',')]),
       [
-        ['upstream', 'api'],
+        ['upstream', 'api,metrics'],
         ['upstream', 'sync,direct'],
         ['mesh', 'direct'],
       ],

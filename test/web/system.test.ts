@@ -123,7 +123,7 @@ describe('GET /restful/system', () => {
     for (const server of body.node.web_servers) {
       assert.deepEqual(Object.keys(server).sort(), ['dedicated', 'mode', 'serve', 'url']);
       assert.equal(typeof server.dedicated, 'boolean');
-      assert.deepEqual(server.serve, ['api']);
+      assert.deepEqual(server.serve, ['api', 'metrics']);
     }
   });
 
@@ -207,7 +207,7 @@ describe('GET /restful/system', () => {
       // The dedicated server is listed once it has forwarded a request (this one).
       const port = Number(new URL(dedicated.url).port);
       const viaDedicated = (await get(port)).node.web_servers;
-      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true, serve: ['api'] });
+      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true, serve: ['api', 'metrics'] });
       assert.equal(viaDedicated.length, 3);
     } finally {
       await dedicated.stop();
