@@ -6,8 +6,9 @@
  * (bundlelist.json with 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
  * server); metrics (identities.json with metrics on and off; the typed client beside bare
- * node:http). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
- * (profiles in DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
+ * node:http); ui (the web UI's transferred bytes and first render in headless Chromium). With
+ * TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof` (profiles in DIR;
+ * bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { benchLarge, reportLarge } from './rhizome-large.js';
 import { benchList, reportList } from './rhizome-list.js';
 import { benchWeb, reportWeb } from './web.js';
 import { benchMetrics, reportMetrics } from './metrics.js';
+import { benchUi, reportUi } from './ui.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -76,6 +78,7 @@ await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benc
 await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
 await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
 await section('metrics', 'Metrics and the typed client', () => benchMetrics(seconds), reportMetrics);
+await section('ui', 'Web UI: weight and first render', () => benchUi(), reportUi);
 
 lines.push(
   '## Machine load',

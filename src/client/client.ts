@@ -29,7 +29,7 @@ export interface TendrilClient {
   readonly rhizome: RhizomeApi;
   readonly meshms: MeshmsApi;
   readonly meshmb: MeshmbApi;
-  /** Control socket only. */
+  /** A user of the node (HTTP Basic, the control socket), not a token. */
   readonly tokens: TokensApi;
   /** Control socket only. */
   readonly config: ConfigApi;

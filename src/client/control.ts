@@ -1,10 +1,11 @@
 /**
- * What only the owner-only control socket serves (the CLI's ground): API tokens and applying the
- * configuration file. Over TCP these paths do not exist (404).
+ * API tokens, which users of the node manage (HTTP Basic, or the owner-only control socket; an API
+ * token gets 403), and applying the configuration file, which only the control socket serves
+ * (over TCP that path does not exist: 404).
  */
 import { ok, type Core } from './core.js';
 import type { TokenInfo } from './rows.js';
-import { tableObjects, type JsonTable } from './table.js';
+import { tableObjects } from './table.js';
 
 export interface NewToken {
   /** The secret `tdk1_…`: shown once, never stored by the node. */
@@ -29,14 +30,13 @@ export function tokensApi(core: Core): TokensApi {
   return {
     async generate(options = {}) {
       const query = { name: options.name, expires: options.expires, read_only: options.readOnly ? '1' : undefined };
-      return (await ok(api.POST('/control/tokens', { params: { query } }))) as unknown as NewToken;
+      return (await ok(api.POST('/restful/tokens', { params: { query } }))) as unknown as NewToken;
     },
     async list() {
-      // Described as a JSON result (a control route), answered as a table.
-      return tableObjects<TokenInfo>((await ok(api.GET('/control/tokens'))) as unknown as JsonTable);
+      return tableObjects<TokenInfo>(await ok(api.GET('/restful/tokens')));
     },
     async revoke(id) {
-      const result = (await ok(api.DELETE('/control/tokens/{id}', { params: { path: { id } } }))) as unknown as { info: TokenInfo };
+      const result = (await ok(api.DELETE('/restful/tokens/{id}', { params: { path: { id } } }))) as unknown as { info: TokenInfo };
       return result.info;
     },
   };

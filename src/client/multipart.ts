@@ -35,6 +35,14 @@ const CRLF = encoder.encode('\r\n');
 /** A quoted-string for a header parameter. */
 const quote = (value: string): string => `"${value.replace(/["\\]/g, '\\$&')}"`;
 
+/**
+ * Parts for `new Blob`: Node's and the DOM's typings disagree on which byte arrays a Blob takes
+ * (the DOM's refuses a Uint8Array that might view a SharedArrayBuffer); ours never do.
+ */
+export function blobParts(parts: ReadonlyArray<string | Uint8Array | Blob>): ConstructorParameters<typeof Blob>[0] {
+  return parts as unknown as ConstructorParameters<typeof Blob>[0];
+}
+
 function isBlob(body: PartBody): body is Blob {
   return typeof Blob !== 'undefined' && body instanceof Blob;
 }
@@ -95,6 +103,6 @@ export function multipartBody(parts: readonly Part[], boundary = randomBoundary(
     },
     blob: streamed
       ? undefined
-      : () => new Blob(parts.flatMap((part, i) => [heads[i]!, part.body as string | Uint8Array | Blob, CRLF]).concat([tail])),
+      : () => new Blob(blobParts(parts.flatMap((part, i) => [heads[i]!, part.body as string | Uint8Array | Blob, CRLF]).concat([tail]))),
   };
 }

@@ -4,7 +4,7 @@
  * page's fetch and XMLHttpRequest (the only way a browser reports upload progress); in Node,
  * `nodeTransport` (src/client/node.ts) speaks HTTP over TCP, TLS or the control socket.
  */
-import type { UploadBody } from './multipart.js';
+import { blobParts, type UploadBody } from './multipart.js';
 
 /**
  * The browser's XMLHttpRequest, as far as send() uses it. Declared here rather than through the DOM
@@ -100,7 +100,7 @@ export function fetchTransport(options: { baseUrl: string; fetch?: (request: Req
       const blob = send.body.blob?.();
       if (blob && typeof XMLHttpRequest !== 'undefined') return xhrSend(options.baseUrl, send, blob);
       // Without XMLHttpRequest (a worker, Node's fetch): the whole body, progress at the end.
-      const body = blob ?? new Blob(await collect(send.body.chunks()));
+      const body = blob ?? new Blob(blobParts(await collect(send.body.chunks())));
       const response = await doFetch(
         new Request(options.baseUrl + send.path, { method: send.method, headers: send.headers, body, signal: send.signal }),
       );

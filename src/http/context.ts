@@ -21,7 +21,7 @@ export class Context implements RequestContext, ResponseContext {
   /** The matched route's pattern in the route table, once matched (for the metrics). */
   route: string | undefined = undefined;
   contentType: ContentType | undefined = undefined;
-  principal: Principal = { id: 'anonymous', canWrite: false };
+  principal: Principal = { id: 'anonymous', canWrite: false, canManage: false };
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
   /** How results and errors are written: set from the family once it is known. */

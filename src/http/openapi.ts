@@ -18,11 +18,14 @@ function bodyOf(route: Route): Body {
   if (route.family.resultFormat === 'html') return route.path.endsWith('/import') ? 'page' : 'octets';
   switch (route.family.name) {
     case 'docs':
+    case 'ui':
       return route.path.includes('{') ? 'asset' : 'html';
     case 'openapi':
       return 'openapi';
     case 'system':
       return 'system';
+    case 'tokens':
+      return route.method === 'GET' ? 'table' : 'result';
     case 'metrics':
       return 'metrics';
   }
@@ -59,6 +62,7 @@ function content(body: Body): Json {
         'text/css': { schema: { type: 'string' } },
         'text/javascript': { schema: { type: 'string' } },
         'image/png': { schema: { type: 'string', format: 'binary' } },
+        'image/svg+xml': { schema: { type: 'string' } },
       };
     case 'metrics':
       return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
@@ -122,6 +126,7 @@ function baseOperationId(method: string, path: string): string {
 
 function accessNote(route: Route): string {
   if (route.family.public) return 'No credentials needed.';
+  if (route.scope === 'manage') return 'A user of the node (HTTP Basic); API tokens get 403.';
   return route.scope === 'read' ? 'Any credentials, read-only tokens included.' : 'Credentials that may write (not a read-only token).';
 }
 
@@ -130,7 +135,8 @@ function responses(route: Route, body: Body): Json {
   const headers = route.family.name === 'rhizome' && body !== 'table' ? { headers: RHIZOME_HEADERS } : {};
   const failure = route.family.resultFormat === 'html' ? PAGE : RESULT;
   for (const status of successStatuses(route)) {
-    out[String(status)] = { description: status === 202 ? 'Accepted, not stored (see the status codes)' : 'Success', ...headers, content: content(body) };
+    const description = status === 202 ? 'Accepted, not stored (see the status codes)' : status === 302 ? 'Found: see the Location header' : 'Success';
+    out[String(status)] = { description, ...headers, content: content(body) };
   }
   if (takesRange(route, body)) {
     out['206'] = {
@@ -187,6 +193,9 @@ const TAGS: Record<string, string> = {
   health: 'Health check for load balancers and supervisors',
   metrics: 'Prometheus metrics',
   control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
+  tokens: 'API tokens, managed by users of the node (never by a token)',
+  ui: 'The web UI: static files of a client of this API',
+  root: 'Leads to the web UI',
   direct: "Rhizome Direct, Serval DNA's node-to-node sync over HTTP: served without credentials, only by web servers that serve `direct`",
 };
 

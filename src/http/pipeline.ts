@@ -6,7 +6,8 @@
  *   2. body framing (400 / 415)
  *   3. API family by path prefix (404), family disabled (404)
  *   4. peer address (403), Origin (403), OPTIONS preflight (200), credentials (401)
- *   5. route (404 / 405), scope of the credentials (403), body length for multipart routes (411)
+ *   5. route (404 / 405), scope of the credentials (403: read-only, or a token where only a user
+ *      may), body length for multipart routes (411)
  *   6. the handler, whose result or error is written by src/http/respond.ts
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -141,8 +142,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.params = match.params;
       ctx.route = route.path;
       options.observer?.started(route.path);
+      // A token is told it is a token before it is told it is read-only: that is what it cannot change.
+      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY');
       // A public family takes no credentials: whoever may reach it may use all of it.
-      if (route.scope === 'write' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      if (route.scope !== 'read' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

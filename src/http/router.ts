@@ -26,6 +26,8 @@ export interface Family {
    * family answers 404, as if it did not exist.
    */
   readonly serve?: 'api' | 'metrics' | 'sync' | 'direct' | 'any';
+  /** The family is this one path, not every path under it (`/`, which would otherwise take them all). */
+  readonly exact?: boolean;
   /**
    * `html`: results and errors are the reference's HTML status page (src/http/html-result.ts),
    * as servald answers outside /restful/. Default: JSON results.
@@ -48,8 +50,12 @@ export interface Route {
   readonly method: Method;
   readonly path: string;
   readonly family: Family;
-  /** `read` routes change nothing the caller can see; read-only credentials may use only these. */
-  readonly scope: 'read' | 'write';
+  /**
+   * `read` routes change nothing the caller can see; read-only credentials may use only these.
+   * `manage` routes manage credentials (API tokens): a user of the node may use them, an API token
+   * never, so a leaked token cannot make itself a successor that outlives its revocation or expiry.
+   */
+  readonly scope: 'read' | 'write' | 'manage';
   /** `multipart`: the route reads a multipart/form-data body. */
   readonly body: 'none' | 'multipart';
   readonly summary: string;
@@ -125,7 +131,7 @@ export class Router {
    * control-only routes do not exist: their paths are unknown, not merely refused.
    */
   family(path: string, control = true): Family | undefined {
-    return (control ? this.families : this.tcpFamilies).find((f) => path.startsWith(f.prefix));
+    return (control ? this.families : this.tcpFamilies).find((f) => (f.exact ? path === f.prefix : path.startsWith(f.prefix)));
   }
 
   match(method: string, path: string, control = true): Match {

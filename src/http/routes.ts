@@ -17,6 +17,7 @@ import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
 import { operationHandlers } from './api/operations.js';
+import { uiHandlers } from './api/ui.js';
 import { metricsHandler } from './api/metrics.js';
 import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
@@ -58,6 +59,11 @@ export const FAMILIES = {
   health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
   // Prometheus metrics, behind the API's credentials (a read-only token is enough).
   metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
+  // API tokens over the REST API, for users of the node (the web UI): `manage` routes.
+  tokens: { name: 'tokens', prefix: '/restful/tokens', wrongMethod: 405, needsRhizome: false },
+  // The web UI's static files, and `/` that leads there: no credentials, the page signs in itself.
+  ui: { name: 'ui', prefix: '/ui', wrongMethod: 405, needsRhizome: false, public: true },
+  root: { name: 'root', prefix: '/', exact: true, wrongMethod: 405, needsRhizome: false, public: true },
   // Rhizome Direct (the reference's node-to-node sync): no credentials, as its clients send none,
   // so only servers that serve `direct` have it; never for browsers; servald's HTML status pages.
   direct: { name: 'direct', prefix: '/rhizome/', wrongMethod: 405, needsRhizome: true, public: true, serve: 'direct', resultFormat: 'html', refuseBrowsers: true },
@@ -78,6 +84,11 @@ const IMPORT_QUERY: readonly QueryDoc[] = [
   { name: 'version', doc: 'Version of the manifest being imported' },
 ];
 const FEED_SENDER: QueryDoc = { name: 'sender', doc: "The feed author's SID, used until the feed itself arrives" };
+const TOKEN_QUERY: readonly QueryDoc[] = [
+  { name: 'name', doc: 'Label' },
+  { name: 'expires', doc: 'Lifetime, e.g. 30d' },
+  { name: 'read_only', doc: '1: read-only' },
+];
 const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
@@ -97,6 +108,9 @@ export function buildRoutes(services: ApiServices): Route[] {
   const RD = FAMILIES.direct;
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   const op = operationHandlers(services.reloadConfig);
+  const ui = uiHandlers();
+  const TK = FAMILIES.tokens;
+  const U = FAMILIES.ui;
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -159,12 +173,19 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/{file:segment}',             family: D, scope: 'read',  body: 'none', handler: d.asset, summary: 'Assets of the documentation page' },
     { method: 'POST',   path: '/control/keyring/load',            family: C, scope: 'write', body: 'multipart', handler: k.load, controlOnly: true, query: [{ name: 'pin', doc: 'PIN for each loaded identity, in order (repeatable)' }], summary: 'Load identities from a keyring dump' },
-    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
+    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: TOKEN_QUERY, summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
     { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
     { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
     { method: 'GET',    path: '/metrics',                         family: M, scope: 'read',  body: 'none', handler: metricsHandler(services.metrics), summary: 'Metrics in the Prometheus text format' },
+    { method: 'GET',    path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', handler: t.list, summary: 'List API tokens (a user of the node, not a token)' },
+    { method: 'POST',   path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', ok: [201], handler: t.generate, query: TOKEN_QUERY, summary: 'Make an API token; its secret is in this answer only (a user of the node, not a token)' },
+    { method: 'DELETE', path: '/restful/tokens/{id:segment}',     family: TK, scope: 'manage', body: 'none', handler: t.revoke, summary: 'Revoke an API token (a user of the node, not a token)' },
+    { method: 'GET',    path: '/',                                family: FAMILIES.root, scope: 'read', body: 'none', ok: [302], handler: ui.root, summary: 'Leads to the web UI (/ui/)' },
+    { method: 'GET',    path: '/ui',                              family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/',                             family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/{file:segment}',               family: U, scope: 'read',  body: 'none', handler: ui.asset, summary: 'Assets of the web UI' },
     { method: 'POST',   path: '/rhizome/enquiry',                           family: RD, scope: 'read',  body: 'multipart', handler: rd.enquiry, summary: 'Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch' },
     { method: 'POST',   path: '/rhizome/import',                            family: RD, scope: 'write', body: 'multipart', ok: [201, 200, 202], handler: rd.import, summary: 'Rhizome Direct: store a signed bundle (parts "manifest", then "data")' },
     { method: 'GET',    path: '/rhizome/manifestbyprefix/{prefix:segment}', family: RD, scope: 'read',  body: 'none', handler: rd.manifestByPrefix, summary: 'Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix' },

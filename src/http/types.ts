@@ -16,6 +16,8 @@ export interface Principal {
   readonly id: string;
   /** False for read-only credentials: such callers may only use routes whose scope is `read`. */
   readonly canWrite: boolean;
+  /** False for API tokens: only a user of the node may use `manage` routes (API tokens). */
+  readonly canManage: boolean;
 }
 
 export interface RequestContext {

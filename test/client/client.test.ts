@@ -123,7 +123,7 @@ describe('typed client against a live node', () => {
     wrong.close();
     await assert.rejects(tcp.rhizome.manifest('00'.repeat(32)), (err: unknown) => isApiError(err) && err.status === 404);
     // Control routes exist only on the control socket.
-    await assert.rejects(tcp.tokens.list(), (err: unknown) => isApiError(err) && err.status === 404);
+    await assert.rejects(tcp.config.reload(), (err: unknown) => isApiError(err) && err.status === 404);
   });
 
   it('makes tokens over the control socket that work over TCP, until revoked', async () => {
@@ -133,7 +133,9 @@ describe('typed client against a live node', () => {
     const viaToken = createNodeClient({ url: `http://127.0.0.1:${node.port}` }, { credentials: { token: made.token } });
     assert.ok(Array.isArray(await viaToken.keyring.list()));
     await assert.rejects(viaToken.keyring.add(), (err: unknown) => isApiError(err) && err.status === 403);
-    assert.ok((await socket.tokens.list()).some((t) => t.id === made.info.id && t.name === 'client test'));
+    // Users manage tokens, over TCP as over the socket; a token manages none.
+    await assert.rejects(viaToken.tokens.list(), (err: unknown) => isApiError(err) && err.status === 403);
+    assert.ok((await tcp.tokens.list()).some((t) => t.id === made.info.id && t.name === 'client test'));
     await socket.tokens.revoke(made.info.id);
     await assert.rejects(viaToken.keyring.list(), (err: unknown) => isApiError(err) && err.status === 401);
     viaToken.close();
