@@ -163,8 +163,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const policy = policyOf(req);
       policy.checkHost?.(req.headers.host);
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
+      if (family.resultFormat === 'html') ctx.resultFormat = 'html';
 
       checkPeer(req, policy);
+      if (family.refuseBrowsers && req.headers.origin !== undefined) fail('ACCESS_BROWSER_FORBIDDEN');
       ctx.cors = corsHeaders(req, policy, family.public === true);
       if (method === 'OPTIONS') {
         reply(res, { kind: 'json', status: 200 }, ctx);
@@ -189,7 +191,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (route.method === 'GET' && route.scope === 'write' && !policy.getWrites) fail('ACCESS_GET_WRITE', { why: 'legacy GET write (see --allow-get-writes)' });
       // A token is told it is a token before it is told it is read-only: that is what it cannot change.
       if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY', { why: `credentials ${ctx.principal.id} on a route for users only` });
-      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
+      // A public family takes no credentials: whoever may reach it may use all of it.
+      if (route.scope !== 'read' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

@@ -23,6 +23,8 @@ import type { Logger } from '../log.js';
 import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
 import { createRhizomeService } from '../services/rhizome/service.js';
+import { createDirectService } from '../services/direct/service.js';
+import type { DirectService } from '../services/direct/types.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
@@ -97,6 +99,8 @@ export interface RunningNode {
   readonly sync: SyncService;
   /** The configuration changed (the CLI reloaded it): services that hold on to parts of it look again. */
   configChanged(): void;
+  /** Rhizome Direct: the server's answers, and sync with a peer (the CLI's and benchmarks' way in). */
+  readonly direct: DirectService;
   stop(): Promise<void>;
 }
 
@@ -146,6 +150,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'meshms' }),
       reliableClock: () => config().rhizome.reliableClock,
     });
+    const direct = createDirectService({ store, beginImport: () => rhizome.beginImport(undefined, { carryMalformed: true }), log: log.child({ service: 'direct' }) });
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
     // Sync dials its peers only in a node that serves (not one started for a single CLI command).
     const sync = createSyncService({
@@ -229,6 +234,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         remoteOf: (req) => forwardedFor(req) ?? req.socket.remoteAddress ?? 'local',
         reloadConfig: options.reloadConfig,
         metrics,
+        direct,
+        directPeers: () => config().rhizome.directPeers,
       }),
     );
     const configured = (family: Family): boolean =>
@@ -316,7 +323,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, tokens, sync, configChanged: () => sync.configChanged(), stop };
+    return { state, port, keyring, rhizome, tokens, sync, direct, configChanged: () => sync.configChanged(), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -14,7 +14,7 @@ import { ImportBundleSession } from './import-session.js';
 import { payloadKey } from './payload-key.js';
 import { BundleStatus, PayloadStatus } from './status.js';
 import { describeStored } from './store-outcomes.js';
-import type { BundleView, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
+import type { BundleView, ImportOptions, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
 
 export interface RhizomeServiceOptions {
   readonly store: RhizomeStore;
@@ -142,7 +142,10 @@ class Rhizome implements RhizomeService {
     return new AddBundleSession({ store: this.store, keyring: this.keyring, log: this.log, now: this.now }, appending);
   }
 
-  async beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportBundleSession | RhizomeReply> {
+  async beginImport(
+    expected: { readonly id: Buffer; readonly version: bigint } | undefined,
+    options: ImportOptions = {},
+  ): Promise<ImportBundleSession | RhizomeReply> {
     if (expected) {
       const stored = await this.store.get(expected.id);
       if (stored && stored.version === expected.version) {
@@ -155,7 +158,7 @@ class Rhizome implements RhizomeService {
         }
       }
     }
-    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected);
+    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected, options);
   }
 }
 

@@ -87,6 +87,16 @@ export interface ImportSession {
   abort(): Promise<void>;
 }
 
+/** How an import judges manifests. */
+export interface ImportOptions {
+  /**
+   * True for bundles arriving by sync (Rhizome Direct): a manifest whose non-core fields are
+   * missing or malformed (a file without a name, a service without a date) is carried, as the
+   * reference's sync carries it; the REST import refuses it (spec §7.3.3).
+   */
+  readonly carryMalformed?: boolean;
+}
+
 export interface RhizomeService {
   /** The store's UUID, for newsince tokens. */
   readonly uuid: Buffer;
@@ -117,5 +127,5 @@ export interface RhizomeService {
    * An import, optionally with the `id` and `version` of the query string: if the store already
    * has exactly that, the reply comes at once and the body need not be read.
    */
-  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportSession | RhizomeReply>;
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined, options?: ImportOptions): Promise<ImportSession | RhizomeReply>;
 }

@@ -60,6 +60,23 @@ export interface BundleFilter {
   readonly filehash?: Buffer;
 }
 
+/** A bundle as Rhizome Direct's walk sees it (src/services/direct/cursor.ts): enough for its BAR. */
+export interface BarEntry {
+  readonly bid: Buffer;
+  readonly version: bigint;
+  readonly filesize: bigint;
+}
+
+/** One window of Rhizome Direct's walk: a size bin (bounds included) and a BID range (included). */
+export interface BarQuery {
+  readonly sizeLow: bigint;
+  readonly sizeHigh: bigint;
+  readonly bidLow: Buffer;
+  readonly bidHigh: Buffer;
+  /** At most this many bundles (a window holds at most 4,095). */
+  readonly limit: number;
+}
+
 export interface ListOptions {
   readonly order: 'asc' | 'desc';
   /** Only rows with rowid greater than this. */
@@ -160,6 +177,17 @@ export interface RhizomeStore {
   keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]>;
   /** The highest row id in use (0 for an empty store). */
   lastRowid(): Promise<number>;
+  /**
+   * Rhizome Direct's walk (rhizome_direct_get_bars): the bundles whose filesize and BID lie in
+   * the query's ranges, in BID order, at most `limit` of them. BID order is the reference's BAR
+   * order (a BAR starts with 15 bytes of the BID).
+   */
+  barsInRange(query: BarQuery): Promise<readonly BarEntry[]>;
+  /**
+   * The bundle whose BID starts with `prefix` (1 to 32 bytes), for Rhizome Direct's
+   * manifestbyprefix; the one stored first (lowest row id) if several do.
+   */
+  findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined>;
   /** How many bundles the store holds. */
   bundleCount(): Promise<number>;
 

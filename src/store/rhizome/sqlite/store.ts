@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
 import { resolveCommitPayload } from './commit-payload.js';
+import { DirectQueries } from './direct-queries.js';
 import { CommitQueue } from './commit-queue.js';
 import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';
@@ -22,6 +23,8 @@ import { incrementalVacuum, limited, makeRoom, RoomState, usedBytes, type RoomCo
 import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
+  BarEntry,
+  BarQuery,
   BundleFilter,
   BundleKey,
   CommitOutcome,
@@ -52,6 +55,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #options: StoreOptions;
   readonly #statements: Statements;
   readonly #lister: Lister;
+  readonly #direct: DirectQueries;
   readonly #queue: CommitQueue;
   readonly #room: RoomContext;
   readonly #roomState = new RoomState();
@@ -69,6 +73,7 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#options = options;
     this.#statements = prepareStatements(db);
     this.#lister = new Lister(db);
+    this.#direct = new DirectQueries(db);
     const now = options.now ?? Date.now;
     this.#queue = new CommitQueue({
       layout,
@@ -115,6 +120,14 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   async lastRowid(): Promise<number> {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
+  }
+
+  async barsInRange(query: BarQuery): Promise<readonly BarEntry[]> {
+    return this.#direct.bars(query);
+  }
+
+  async findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined> {
+    return this.#direct.byPrefix(prefix);
   }
 
   async payloadLength(hash: Buffer): Promise<number | undefined> {
