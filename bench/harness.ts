@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { childrenCpuMs, makeDistinct, wrk, type DistinctBody } from './wrk.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The shipped build: `npm run bench` compiles dist/ first.
@@ -42,10 +43,13 @@ export async function load(options: {
   seconds: number;
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
-  /** A body, or a function that makes a new one for every request. */
-  body?: Buffer | (() => Buffer);
+  /** A body, or one made new for every request. */
+  body?: Buffer | DistinctBody;
+  /** The load generator: autocannon (in this process), or wrk (bench/wrk.ts) for comparisons with a reference. */
+  client?: 'autocannon' | 'wrk';
 }): Promise<LoadResult> {
   const { body } = options;
+  if (options.client === 'wrk') return wrk(options);
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -54,8 +58,8 @@ export async function load(options: {
     method: options.method ?? 'GET',
     // autocannon's own idReplacement miscounts Content-Length (it assumes 33-character ids), so
     // distinct bodies are made here.
-    ...(typeof body === 'function'
-      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] }
+    ...(body !== undefined && !Buffer.isBuffer(body)
+      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: makeDistinct(body) }) }] }
       : { body }),
   });
   return {
@@ -87,14 +91,18 @@ export function processCpu(pid: number): { main: number; other: number } {
   return cpu;
 }
 
-/** Runs `fn` and returns its result with the CPU (ms) that `pid` and this process used meanwhile. */
+/**
+ * Runs `fn` and returns its result with the CPU (ms) that `pid` and the load generator (this
+ * process, and children that ended meanwhile: wrk) used meanwhile.
+ */
 export async function withCpu<T>(pid: number | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
   const before = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
   const self = process.cpuUsage();
+  const children = childrenCpuMs();
   const value = await fn();
   const after = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
   const used = process.cpuUsage(self);
-  return { value, main: after.main - before.main, other: after.other - before.other, self: (used.user + used.system) / 1000 };
+  return { value, main: after.main - before.main, other: after.other - before.other, self: (used.user + used.system) / 1000 + childrenCpuMs() - children };
 }
 
 export interface LoadSubject {
