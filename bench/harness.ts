@@ -72,8 +72,21 @@ export async function load(options: {
   };
 }
 
-/** CPU time (ms) a process has used so far: its main thread, and all its other threads together. */
-export function processCpu(pid: number): { main: number; other: number } {
+/**
+ * CPU time (ms) a process has used so far: its main thread, and all its other threads together;
+ * for several processes (a node and a web server in front of it), their sums.
+ */
+export function processCpu(pids: number | readonly number[]): { main: number; other: number } {
+  const cpu = { main: 0, other: 0 };
+  for (const pid of typeof pids === 'number' ? [pids] : pids) {
+    const one = threadsCpu(pid);
+    cpu.main += one.main;
+    cpu.other += one.other;
+  }
+  return cpu;
+}
+
+function threadsCpu(pid: number): { main: number; other: number } {
   const cpu = { main: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
@@ -95,7 +108,7 @@ export function processCpu(pid: number): { main: number; other: number } {
  * Runs `fn` and returns its result with the CPU (ms) that `pid` and the load generator (this
  * process, and children that ended meanwhile: wrk) used meanwhile.
  */
-export async function withCpu<T>(pid: number | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
+export async function withCpu<T>(pid: number | readonly number[] | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
   const before = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
   const self = process.cpuUsage();
   const children = childrenCpuMs();
@@ -107,8 +120,8 @@ export async function withCpu<T>(pid: number | undefined, fn: () => Promise<T>):
 
 export interface LoadSubject {
   readonly options: Omit<Parameters<typeof load>[0], 'seconds'>;
-  /** The server's pid, for its CPU time per request. */
-  readonly pid?: number;
+  /** The server's pid (or the pids of its processes), for its CPU time per request. */
+  readonly pid?: number | readonly number[];
 }
 
 /**
