@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail } from '../errors.js';
-import { redactUrl, type Logger } from '../log.js';
+import { logRequest, redactUrl, type Logger } from '../log.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import { readCredentials } from './credentials.js';
 import { Context } from './context.js';
@@ -59,17 +59,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // One line per request (STYLE 7): 5xx at error, the rest at info. Built only when written.
     const level = res.statusCode >= 500 ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
-    log[level](
-      {
-        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
-        method: ctx.method,
-        url: redactUrl(ctx.req.url ?? ''),
-        status: res.statusCode,
-        ms: Date.now() - ctx.startedAt,
-        ...(res.writableFinished ? {} : { aborted: true }),
-      },
-      'request completed',
-    );
+    logRequest(log, level, {
+      remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
+      method: ctx.method,
+      url: redactUrl(ctx.req.url ?? ''),
+      status: res.statusCode,
+      ms: Date.now() - ctx.startedAt,
+      aborted: !res.writableFinished,
+    });
   }
 
   /**
