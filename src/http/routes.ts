@@ -28,7 +28,7 @@ export interface ApiServices {
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
-  readonly nodeFacts: () => NodeFacts;
+  readonly nodeFacts: () => Promise<NodeFacts>;
 }
 
 export const FAMILIES = {

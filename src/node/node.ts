@@ -103,7 +103,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'keyring' }),
       owner: true,
     });
-    const store = openRhizomeStore({
+    const store = await openRhizomeStore({
       dir: paths.storeDir,
       databaseSize: config().rhizome.databaseSize,
       minFreeSpace: config().rhizome.minFreeSpace,
@@ -143,8 +143,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
-    const nodeFacts = (): NodeFacts => {
-      const { bundles, bytes } = rhizome.stats();
+    const nodeFacts = async (): Promise<NodeFacts> => {
+      const { bundles, bytes } = await rhizome.stats();
       return {
         version: VERSION,
         instance: paths.root,

@@ -8,7 +8,7 @@ import { insert, makeBundle, openTestStore, tempDir } from './rhizome-helpers.js
 
 const MiB = 1024 * 1024;
 const { dir, cleanup } = tempDir();
-const store = openTestStore(dir, { maxBlobSize: 128 * 1024 });
+const store = await openTestStore(dir, { maxBlobSize: 128 * 1024 });
 
 async function timed(label: string, count: number, unit: string, run: () => Promise<void>): Promise<void> {
   const started = performance.now();
@@ -47,9 +47,9 @@ try {
     await store.commit({ ...makeBundle(), filesize: BigInt(size), filehash: finished.hash }, finished);
   });
   await timed('large payload read (whole, SHA-512 verified)', size / MiB, 'MB/s', async () => {
-    for await (const part of store.readPayload(hash!)!) void part;
+    for await (const part of (await store.readPayload(hash!))!) void part;
   });
 } finally {
-  store.close();
+  await store.close();
   cleanup();
 }

@@ -19,7 +19,7 @@ describe('Rhizome store: locked by another process', () => {
   it('answers RHIZOME_BUSY while locked and works again afterwards', async () => {
     const { dir, cleanup } = tempDir();
     const storeDir = join(dir, 'rhizome');
-    const store = openTestStore(dir, { busyTimeoutMs: 50, databaseSize: 10n ** 9n });
+    const store = await openTestStore(dir, { busyTimeoutMs: 50, databaseSize: 10n ** 9n });
     const other = new Database(join(storeDir, 'rhizome.db'));
     try {
       const before = await insert(store, { payload: randomBytes(3000) });
@@ -32,39 +32,39 @@ describe('Rhizome store: locked by another process', () => {
       // Concurrent commits in the same group all get the same answer.
       const group = await Promise.allSettled([insert(store, {}), insert(store, { payload: randomBytes(10) })]);
       assert.ok(group.every((r) => r.status === 'rejected' && isBusy(r.reason)));
-      assert.throws(() => store.setAuthor(before.bundle.bid, 1n, randomBytes(32)), isBusy);
+      await assert.rejects(store.setAuthor(before.bundle.bid, 1n, randomBytes(32)), isBusy);
       // Reads are not blocked in WAL mode.
-      assert.deepEqual(store.get(before.bundle.bid), before.bundle);
-      assert.equal((await readAll(store.readPayload(before.bundle.filehash!)!)).length, 3000);
-      assert.equal(store.makeRoom(10), 'ok');
+      assert.deepEqual(await store.get(before.bundle.bid), before.bundle);
+      assert.equal((await readAll((await store.readPayload(before.bundle.filehash!))!)).length, 3000);
+      assert.equal(await store.makeRoom(10), 'ok');
       // Nothing of the refused commit is visible or left in payloads/.
-      assert.equal(store.get(bundle.bid), undefined);
+      assert.equal(await store.get(bundle.bid), undefined);
       assert.deepEqual(payloadFiles(storeDir), [before.bundle.filehash!.toString('hex')]);
       other.exec('COMMIT');
 
       // The writer is untouched by the failed attempt: the same commit can be retried.
       const retried = await store.commit(bundle, finished);
       assert.equal(retried.kind, 'new');
-      assert.deepEqual(await readAll(store.readPayload(retried.bundle.filehash!)!), payload);
+      assert.deepEqual(await readAll((await store.readPayload(retried.bundle.filehash!))!), payload);
       assert.deepEqual(readdirSync(join(storeDir, 'tmp')), []);
       assert.equal((await insert(store, {})).kind, 'new');
     } finally {
       other.close();
-      store.close();
+      await store.close();
       cleanup();
     }
   });
 
-  it('refuses to open with RHIZOME_BUSY while another process holds a new database', () => {
+  it('refuses to open with RHIZOME_BUSY while another process holds a new database', async () => {
     const { dir, cleanup } = tempDir();
     const storeDir = join(dir, 'rhizome');
     mkdirSync(storeDir, { recursive: true });
     const other = new Database(join(storeDir, 'rhizome.db'));
     try {
       other.exec('BEGIN EXCLUSIVE'); // rollback-journal mode: even readers wait
-      assert.throws(() => openTestStore(dir, { busyTimeoutMs: 20 }), isBusy);
+      await assert.rejects(openTestStore(dir, { busyTimeoutMs: 20 }), isBusy);
       other.exec('ROLLBACK');
-      openTestStore(dir).close();
+      await (await openTestStore(dir)).close();
     } finally {
       other.close();
       cleanup();

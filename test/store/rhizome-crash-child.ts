@@ -12,7 +12,7 @@ import { makeBundle, writePayload } from './rhizome-helpers.js';
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: rhizome-crash-child.ts STORE_DIR');
 
-const store = openRhizomeStore({ dir, databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 4096 });
+const store = await openRhizomeStore({ dir, databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 4096 });
 process.stdout.write('ready\n');
 
 const known: Array<{ bid: Buffer; version: bigint }> = [];

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openRhizomeStore } from '../../src/store/rhizome/open.js';
-import { payloadFiles, readAll, sha512, tempDir } from './rhizome-helpers.js';
+import { all, payloadFiles, readAll, sha512, tempDir } from './rhizome-helpers.js';
 
 const ROUNDS = 8;
 const CHILD = new URL('./rhizome-crash-child.ts', import.meta.url).pathname;
@@ -85,19 +85,19 @@ function checkRawState(storeDir: string): void {
 }
 
 async function checkAfterReopen(storeDir: string, reported: readonly Reported[]): Promise<number> {
-  const store = openRhizomeStore({ dir: storeDir, databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 4096 });
+  const store = await openRhizomeStore({ dir: storeDir, databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 4096 });
   let count = 0;
   try {
     for (const r of reported) {
-      const stored = store.get(Buffer.from(r.bid, 'hex'));
+      const stored = await store.get(Buffer.from(r.bid, 'hex'));
       assert.ok(stored, `acknowledged bundle ${r.bid} survives`);
       assert.ok(stored.version >= r.version);
       if (stored.version === r.version) assert.equal(stored.filehash?.toString('hex') ?? '-', r.filehash);
     }
-    for (const bundle of store.list({}, { order: 'asc' })) {
+    for (const bundle of await all(store.list({}, { order: 'asc' }))) {
       count++;
       if (bundle.filesize === 0n) continue;
-      const stream = store.readPayload(bundle.filehash!);
+      const stream = await store.readPayload(bundle.filehash!);
       assert.ok(stream, 'payload readable');
       const bytes = await readAll(stream); // fails on a hash mismatch
       assert.equal(BigInt(bytes.length), bundle.filesize);
@@ -105,7 +105,7 @@ async function checkAfterReopen(storeDir: string, reported: readonly Reported[])
     }
     assert.deepEqual(readdirSync(join(storeDir, 'tmp')), []);
   } finally {
-    store.close();
+    await store.close();
   }
   const db = new Database(join(storeDir, 'rhizome.db'), { readonly: true });
   try {
@@ -127,20 +127,20 @@ describe('Rhizome store: crash safety', () => {
     const { dir, cleanup } = tempDir();
     const storeDir = join(dir, 'rhizome');
     try {
-      const all: Reported[] = [];
+      const acknowledged: Reported[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const reported = await runAndKill(storeDir);
-        all.push(...reported);
+        acknowledged.push(...reported);
         try {
           statSync(join(storeDir, 'rhizome.db'));
         } catch {
           continue; // killed before the store was created
         }
         checkRawState(storeDir);
-        const count = await checkAfterReopen(storeDir, all);
+        const count = await checkAfterReopen(storeDir, acknowledged);
         t.diagnostic(`round ${round}: ${reported.length} acknowledged, ${count} bundles stored`);
       }
-      assert.ok(all.length > 0, 'the child got some commits through');
+      assert.ok(acknowledged.length > 0, 'the child got some commits through');
     } finally {
       cleanup();
     }

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { insert, openTestStore, readAll, sha512, tempDir } from './rhizome-helpers.js';
+import { all, insert, openTestStore, readAll, sha512, tempDir } from './rhizome-helpers.js';
 
 function mountTmpfs(dir: string): boolean {
   try {
@@ -33,7 +33,7 @@ describe('Rhizome store: full disk', () => {
       return;
     }
     try {
-      const store = openTestStore(mount, { maxBlobSize: 4096 });
+      const store = await openTestStore(mount, { maxBlobSize: 4096 });
       const stored: Buffer[] = [];
       const failures: string[] = [];
       for (let i = 0; i < 200 && failures.length < 6; i++) {
@@ -47,14 +47,14 @@ describe('Rhizome store: full disk', () => {
       }
       assert.ok(stored.length > 5);
       assert.deepEqual(new Set(failures), new Set(['ENOSPC']));
-      for (const payload of stored) assert.ok((await readAll(store.readPayload(sha512(payload))!)).equals(payload));
-      store.close();
+      for (const payload of stored) assert.ok((await readAll((await store.readPayload(sha512(payload)))!)).equals(payload));
+      await store.close();
       const db = new Database(join(mount, 'rhizome', 'rhizome.db'), { readonly: true });
       assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
       db.close();
-      const reopened = openTestStore(mount, { maxBlobSize: 4096 });
-      assert.equal([...reopened.list({}, { order: 'asc' })].length, stored.length);
-      reopened.close();
+      const reopened = await openTestStore(mount, { maxBlobSize: 4096 });
+      assert.equal((await all(reopened.list({}, { order: 'asc' }))).length, stored.length);
+      await reopened.close();
     } finally {
       execFileSync('umount', [mount]);
       cleanup();

@@ -25,8 +25,20 @@ export function storeOptions(dir: string, overrides: Partial<StoreOptions> = {})
   return { dir: join(dir, 'rhizome'), databaseSize: undefined, minFreeSpace: 0n, maxBlobSize: 1024, ...overrides };
 }
 
-export function openTestStore(dir: string, overrides: Partial<StoreOptions> = {}): RhizomeStore {
+export function openTestStore(dir: string, overrides: Partial<StoreOptions> = {}): Promise<RhizomeStore> {
   return openRhizomeStore(storeOptions(dir, overrides));
+}
+
+/** Every bundle of a listing, its batches joined. */
+export async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const batch of batches) out.push(...batch);
+  return out;
+}
+
+/** The row ids of a listing, in its order. */
+export async function rowids(batches: AsyncIterable<ReadonlyArray<{ readonly rowid: number }>>): Promise<number[]> {
+  return (await all(batches)).map((b) => b.rowid);
 }
 
 export function sha512(bytes: Buffer): Buffer {
@@ -84,6 +96,17 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+/** Reads a stream to its end or failure; returns the bytes received and the error, if any. */
+export async function drain(stream: Readable): Promise<{ bytes: number; error: unknown }> {
+  let bytes = 0;
+  try {
+    for await (const part of stream) bytes += (part as Buffer).length;
+    return { bytes, error: undefined };
+  } catch (error) {
+    return { bytes, error };
+  }
 }
 
 /** Every payload file under the store's payloads/ directory, as hex hashes. */

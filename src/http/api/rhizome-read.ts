@@ -89,6 +89,7 @@ class LiveFeed {
   readonly #waiters = new Set<Waiter>();
   #unsubscribe: (() => void) | undefined;
   #scheduled: NodeJS.Immediate | undefined;
+  #delivering: Promise<void> = Promise.resolve();
 
   constructor(rhizome: RhizomeService) {
     this.#rhizome = rhizome;
@@ -115,6 +116,17 @@ class LiveFeed {
 
   #deliver(): void {
     this.#scheduled = undefined;
+    this.#delivering = this.#delivering.then(() => this.#deliverGroups()).catch(() => undefined);
+  }
+
+  /**
+   * One delivery at a time (they are chained), so two notifications close together never read
+   * the same rows for the same group. A long-poll that is not waiting when a delivery starts (it
+   * is still writing the rows of the one before, which ran while this notification came) must
+   * catch up with its own query: nothing else would hand it the rows this notification announced.
+   */
+  async #deliverGroups(): Promise<void> {
+    for (const waiter of this.#waiters) if (!waiter.waiting) waiter.behind = true;
     const groups = new Map<string, Waiter[]>();
     for (const waiter of this.#waiters) {
       if (!waiter.waiting) continue;
@@ -125,16 +137,21 @@ class LiveFeed {
     }
     for (const group of groups.values()) {
       const first = group[0]!;
+      const from = first.last;
       const rows: Row[] = [];
-      let last = first.last;
-      for (const row of this.#rhizome.listSince(first.filter, first.last)) {
-        last = row.bundle.rowid;
-        rows.push(new RenderedRow(jsonValue(listRow(row, encodeBundleToken(this.#rhizome.uuid, last)))));
+      let last = from;
+      for await (const batch of this.#rhizome.listSince(first.filter, from)) {
+        for (const row of batch) {
+          last = row.bundle.rowid;
+          rows.push(new RenderedRow(jsonValue(listRow(row, encodeBundleToken(this.#rhizome.uuid, last)))));
+          if (rows.length === DELIVERY_ROWS) break;
+        }
         if (rows.length === DELIVERY_ROWS) break;
       }
       if (rows.length === 0) continue;
       const more = rows.length === DELIVERY_ROWS;
-      for (const waiter of group) waiter.deliver(rows, last, more);
+      // Only those still waiting where the query began: the others were served meanwhile.
+      for (const waiter of group) if (waiter.waiting && waiter.last === from) waiter.deliver(rows, last, more);
     }
   }
 }
@@ -228,9 +245,11 @@ async function* liveRows(
     for (;;) {
       if (catchUp) {
         waiter.behind = false;
-        for (const row of rhizome.listSince(filter, waiter.last)) {
-          waiter.last = row.bundle.rowid;
-          yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
+        for await (const batch of rhizome.listSince(filter, waiter.last)) {
+          for (const row of batch) {
+            waiter.last = row.bundle.rowid;
+            yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
+          }
         }
         if (waiter.behind) continue;
       }
@@ -254,19 +273,19 @@ export interface RhizomeReadHandlers {
 
 export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: () => number): RhizomeReadHandlers {
   const feed = new LiveFeed(rhizome);
-  const payload = (decrypt: boolean): Handler => (ctx) => {
+  const payload = (decrypt: boolean): Handler => async (ctx) => {
     const bid = Buffer.from(ctx.params.bid!, 'hex');
     // A journal appended to between reading its manifest and opening its payload is served as
     // stored now. Each retry needs yet another commit to land in that gap of a few statements.
     for (let attempt = 1; ; attempt++) {
-      const answer = servePayload(bid, decrypt, ctx, attempt < REPLACED_ATTEMPTS);
+      const answer = await servePayload(bid, decrypt, ctx, attempt < REPLACED_ATTEMPTS);
       if (answer !== undefined) return answer;
     }
   };
 
   /** One attempt; undefined when the bundle was replaced meanwhile and `retry` allows another. */
-  const servePayload = (bid: Buffer, decrypt: boolean, ctx: RequestContext, retry: boolean): Result | undefined => {
-    const found = rhizome.manifest(bid);
+  const servePayload = async (bid: Buffer, decrypt: boolean, ctx: RequestContext, retry: boolean): Promise<Result | undefined> => {
+    const found = await rhizome.manifest(bid);
     if (!found.bundle) return rhizomeResult(found);
     const length = Number(found.bundle.manifest.filesize ?? 0n);
     // Parsed after the lookup: an unknown bundle is 404 whatever its Range header says.
@@ -281,7 +300,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
       };
     }
     const [start, end] = range.kind === 'partial' ? [range.start, range.end + 1] : [0, length];
-    const opened = rhizome.openPayload(found.bundle, decrypt, start, end);
+    const opened = await rhizome.openPayload(found.bundle, decrypt, start, end);
     if (opened.kind === 'replaced' && retry) return undefined;
     if (opened.kind !== 'payload') return rhizomeResult(opened.reply);
     const headers: Record<string, string> = rhizomeHeaders(opened.reply);
@@ -301,11 +320,13 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
   return {
     list(ctx) {
       let first = true;
-      const rows = function* (): Generator<Row> {
-        for (const row of rhizome.list(filterOf(ctx))) {
-          // Only the newest row carries a token: nothing listed is newer (spec §3.3).
-          yield listRow(row, first ? encodeBundleToken(rhizome.uuid, row.bundle.rowid) : null);
-          first = false;
+      const rows = async function* (): AsyncGenerator<Row> {
+        for await (const batch of rhizome.list(filterOf(ctx))) {
+          for (const row of batch) {
+            // Only the newest row carries a token: nothing listed is newer (spec §3.3).
+            yield listRow(row, first ? encodeBundleToken(rhizome.uuid, row.bundle.rowid) : null);
+            first = false;
+          }
         }
       };
       // A generator, not an array: the list streams however long it is.
@@ -324,8 +345,8 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
       return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(feed, rhizome, filterOf(ctx), after, endAt, ctx.signal) };
     },
 
-    manifest(ctx) {
-      const found = rhizome.manifest(Buffer.from(ctx.params.bid!, 'hex'));
+    async manifest(ctx) {
+      const found = await rhizome.manifest(Buffer.from(ctx.params.bid!, 'hex'));
       if (!found.bundle) return rhizomeResult(found);
       return { ...rhizomeResult({ ...found, manifestBody: true }) };
     },

@@ -144,7 +144,7 @@ export function rhizomeWriteHandlers(rhizome: RhizomeService): RhizomeWriteHandl
   return {
     insert: (ctx) => withSession(rhizome.beginAdd(false), (s) => add(ctx, s)),
     append: (ctx) => withSession(rhizome.beginAdd(true), (s) => add(ctx, s)),
-    import(ctx) {
+    async import(ctx) {
       const idText = ctx.queryValue('id');
       const versionText = ctx.queryValue('version');
       const reject = (reason: string): Result => rhizomeResult({ outcome: { http: 400, reason } });
@@ -157,7 +157,7 @@ export function rhizomeWriteHandlers(rhizome: RhizomeService): RhizomeWriteHandl
         if (!UINT64.test(versionText) || BigInt(versionText) >= 2n ** 64n) return reject('Invalid "version" parameter');
         expected = { id, version: BigInt(versionText) };
       }
-      const begun = rhizome.beginImport(expected);
+      const begun = await rhizome.beginImport(expected);
       // The store already has it: answer before the body, without 100 Continue (spec §3.10).
       if ('outcome' in begun) return rhizomeResult(begun);
       return withSession(begun, (s) => importBundle(ctx, s));

@@ -17,10 +17,10 @@ export interface NodeFacts {
   readonly eventLoopDelay: EventLoopDelay;
 }
 
-export function systemHandler(host: () => HostFacts, node: () => NodeFacts): Handler {
-  return () => {
+export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFacts>): Handler {
+  return async () => {
     const h = host();
-    const n = node();
+    const n = await node();
     return jsonResult(200, 'OK', [
       [
         'system',

@@ -8,7 +8,7 @@
  */
 import { fail } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { StoredBundle } from '../../store/rhizome/types.js';
+import type { ListedBundle } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import type { RhizomeService } from '../rhizome/types.js';
 import { walkActivity, type ActivitySource } from './activity.js';
@@ -122,7 +122,7 @@ class Meshmb implements MeshmbService {
   }
 
   /** A bundle was stored: a followed feed is noticed by each open session that follows it. */
-  private stored(bundle: StoredBundle): void {
+  private stored(bundle: ListedBundle): void {
     for (const [key, entry] of this.sessions) {
       void entry.ready.then(
         async (session) => {

@@ -51,12 +51,14 @@ export class MeshmsBundles {
   }
 
   /** The plys `sid` sent or received, oldest first (sender=sid OR recipient=sid). */
-  plysOf(sid: Buffer): PlyRow[] {
+  async plysOf(sid: Buffer): Promise<PlyRow[]> {
     const seen = new Map<number, PlyRow>();
     for (const filter of [{ sender: sid }, { recipient: sid }]) {
-      for (const { bundle: b } of this.rhizome.listSince({ service: MESHMS_SERVICE, ...filter }, 0)) {
-        if (!b.sender || !b.recipient) continue;
-        seen.set(b.rowid, { bid: b.bid, version: b.version, size: Number(b.filesize), sender: b.sender, recipient: b.recipient });
+      for await (const batch of this.rhizome.listSince({ service: MESHMS_SERVICE, ...filter }, 0)) {
+        for (const { bundle: b } of batch) {
+          if (!b.sender || !b.recipient) continue;
+          seen.set(b.rowid, { bid: b.bid, version: b.version, size: Number(b.filesize), sender: b.sender, recipient: b.recipient });
+        }
       }
     }
     return [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, row]) => row);
@@ -119,7 +121,7 @@ export class MeshmsBundles {
   /** My conversation index: its stored version and decrypted payload, or nothing yet. */
   async readIndex(me: Identity): Promise<{ version: bigint; payload: Buffer } | undefined> {
     const pair = this.indexKeyPair(me);
-    const found = this.rhizome.manifest(pair.bid);
+    const found = await this.rhizome.manifest(pair.bid);
     if (!found.bundle) return undefined;
     const version = found.bundle.manifest.version ?? 0n;
     const cached = this.cache.get(pair.bid, version);

@@ -53,7 +53,7 @@ export class Conversations {
     const convs: Conversation[] = (index ? decodeIndex(index.payload) : []).map((e) => ({ them: e.them, my: undefined, their: undefined, meta: e.meta }));
     const byThem = new Map<string, Conversation>();
     for (const c of convs) if (!byThem.has(toHex(c.them))) byThem.set(toHex(c.them), c);
-    for (const row of this.bundles.plysOf(me.sid)) {
+    for (const row of await this.bundles.plysOf(me.sid)) {
       // A ply I sent is mine, whoever it is to (myself included); any other names me as recipient.
       const mine = row.sender.equals(me.sid);
       const them = mine ? row.recipient : row.sender;

@@ -95,7 +95,6 @@ export class AddBundleSession implements AddSession {
   }
 
   /** The manifest part has ended (spec §3.8.1). */
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so failures become replies
   async setManifest(text: Buffer): Promise<RhizomeReply | undefined> {
     const { store, keyring, now } = this.deps;
     let partial: Manifest;
@@ -111,7 +110,7 @@ export class AddBundleSession implements AddSession {
 
     let stored;
     try {
-      stored = this.bundleId ? store.get(this.bundleId) : undefined;
+      stored = this.bundleId ? await store.get(this.bundleId) : undefined;
     } catch (err) {
       const busy = isTendrilError(err) && err.code === 'RHIZOME_BUSY';
       return reply({
@@ -209,7 +208,7 @@ export class AddBundleSession implements AddSession {
     const early = (payload: PayloadStatus): RhizomeReply => reply({ bundle: BundleStatus.NEW, payload });
 
     if (this.declaredSize !== undefined && this.declaredSize > 0n) {
-      const refused = roomOutcome(store, Number(this.declaredSize), this.deps.log, BundleStatus.NEW);
+      const refused = await roomOutcome(store, Number(this.declaredSize), this.deps.log, BundleStatus.NEW);
       if (refused) return reply(refused);
     }
     if (m.crypt) {
@@ -225,7 +224,7 @@ export class AddBundleSession implements AddSession {
     this.writer = store.createPayloadWriter();
     if (this.appending && this.priorSize > 0n) {
       // The REST append copies the whole stored journal, then adds the new bytes (spec §3.9).
-      const existing = m.filehash ? store.readPayload(m.filehash) : undefined;
+      const existing = m.filehash ? await store.readPayload(m.filehash) : undefined;
       if (!existing) return reply({ bundle: BundleStatus.NEW, payload: PayloadStatus.ERROR, http: 500, reason: 'Payload store error' });
       try {
         for await (const chunk of existing as AsyncIterable<Buffer>) await this.writer.write(chunk);
@@ -261,7 +260,7 @@ export class AddBundleSession implements AddSession {
     // being written, and the rest of the upload is read and discarded.
     if (this.declaredSize === undefined && this.received >= this.nextRoomCheck) {
       this.nextRoomCheck += ROOM_CHECK_BYTES;
-      const refused = roomOutcome(this.deps.store, this.writer!.length, this.deps.log, BundleStatus.NO_ROOM);
+      const refused = await roomOutcome(this.deps.store, this.writer!.length, this.deps.log, BundleStatus.NO_ROOM);
       if (refused) {
         this.overflow = refused;
         await this.abort();
@@ -314,13 +313,13 @@ export class AddBundleSession implements AddSession {
     // Whether the store already holds the payload is looked up only when something needs it: a
     // limit to make room under, or an answer given before the commit. A commit reports it itself.
     let held: boolean | undefined;
-    const payloadStatus = (): PayloadStatus => {
+    const payloadStatus = async (): Promise<PayloadStatus> => {
       if (payload.length === 0) return PayloadStatus.EMPTY;
-      held ??= store.payloadLength(payload.hash) !== undefined;
+      held ??= (await store.payloadLength(payload.hash)) !== undefined;
       return held ? PayloadStatus.STORED : PayloadStatus.NEW;
     };
-    if (payload.length > 0 && store.limited() && payloadStatus() === PayloadStatus.NEW) {
-      const refused = roomOutcome(store, payload.length, this.deps.log, BundleStatus.NO_ROOM);
+    if (payload.length > 0 && store.limited() && (await payloadStatus()) === PayloadStatus.NEW) {
+      const refused = await roomOutcome(store, payload.length, this.deps.log, BundleStatus.NO_ROOM);
       if (refused) {
         await this.abort();
         return reply(refused);
@@ -330,19 +329,20 @@ export class AddBundleSession implements AddSession {
     const invalid = validateManifest(m);
     if (invalid) {
       await this.abort();
-      return reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid, payload: payloadStatus() });
+      return reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid, payload: await payloadStatus() });
     }
     if (!this.secret) {
       await this.abort();
-      return reply({ bundle: BundleStatus.READONLY, bundleMessage: 'Missing bundle secret', payload: payloadStatus() });
+      return reply({ bundle: BundleStatus.READONLY, bundleMessage: 'Missing bundle secret', payload: await payloadStatus() });
     }
 
     // Duplicate detection: only for a bundle id made by this request with a verified author.
     if (this.origin === 'new-id' && this.authorIdentity && !m.isJournal) {
-      const duplicate = findDuplicate(store, m);
+      const duplicate = await findDuplicate(store, m);
       if (duplicate) {
         await this.abort();
-        return { ...describeStored(duplicate, keyring, store), outcome: { http: 200, bundle: BundleStatus.DUPLICATE, payload: payloadStatus() }, manifestBody: true };
+        const status = await payloadStatus();
+        return { ...(await describeStored(duplicate, keyring, store)), outcome: { http: 200, bundle: BundleStatus.DUPLICATE, payload: status }, manifestBody: true };
       }
     }
 
@@ -350,7 +350,7 @@ export class AddBundleSession implements AddSession {
     const tooBig = manifestTooBig(text);
     if (tooBig) {
       await this.abort();
-      return reply({ bundle: BundleStatus.MANIFEST_TOO_BIG, bundleMessage: tooBig, payload: payloadStatus() });
+      return reply({ bundle: BundleStatus.MANIFEST_TOO_BIG, bundleMessage: tooBig, payload: await payloadStatus() });
     }
     const secretKey = this.keyPair?.secret.equals(this.secret) === true ? this.keyPair.secretKey : bundleKeyPairFromSecret(this.secret).secretKey;
     const signed = signManifest(text, secretKey);
@@ -363,16 +363,17 @@ export class AddBundleSession implements AddSession {
       );
     } catch (err) {
       await this.abort();
-      return storeFailure(err, this.deps.log, statusIfReadable(payloadStatus));
+      return storeFailure(err, this.deps.log, await statusIfReadable(payloadStatus));
     }
     if (committed.kind !== 'new') {
       const http = committed.kind === 'old' ? 202 : 200;
       const bundle = committed.kind === 'old' ? BundleStatus.OLD : BundleStatus.SAME;
-      return { ...describeStored(committed.bundle, keyring, store), outcome: { http, bundle, payload: payloadStatus() }, manifestBody: true };
+      const status = await payloadStatus();
+      return { ...(await describeStored(committed.bundle, keyring, store)), outcome: { http, bundle, payload: status }, manifestBody: true };
     }
     held ??= !committed.payloadAdded;
     return {
-      outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus() },
+      outcome: { http: 201, bundle: BundleStatus.NEW, payload: await payloadStatus() },
       bundle: {
         manifest: m,
         signed,

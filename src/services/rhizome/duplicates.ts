@@ -9,7 +9,7 @@ import type { RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
 
 const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a && b ? a.equals(b) : a === b);
 
-export function findDuplicate(store: RhizomeStore, m: Manifest): StoredBundle | undefined {
+export async function findDuplicate(store: RhizomeStore, m: Manifest): Promise<StoredBundle | undefined> {
   const filesize = m.filesize ?? 0n;
   // Candidates share the payload, so the indexed filehash narrows the search to a handful; an
   // empty payload has no hash, and those are rare enough to scan by service.
@@ -19,12 +19,14 @@ export function findDuplicate(store: RhizomeStore, m: Manifest): StoredBundle | 
     ...(m.sender ? { sender: m.sender } : {}),
     ...(m.recipient ? { recipient: m.recipient } : {}),
   };
-  for (const candidate of store.list(filter, { order: 'desc' })) {
-    if (candidate.filesize !== filesize) continue;
-    if (filesize > 0n && !same(candidate.filehash, m.filehash)) continue;
-    if (m.name !== undefined && candidate.name !== m.name) continue;
-    if (candidate.bid.equals(m.id!)) continue;
-    if (verifyManifestSignature(candidate.manifest)) return candidate;
+  for await (const batch of store.list(filter, { order: 'desc' })) {
+    for (const candidate of batch) {
+      if (candidate.filesize !== filesize) continue;
+      if (filesize > 0n && !same(candidate.filehash, m.filehash)) continue;
+      if (m.name !== undefined && candidate.name !== m.name) continue;
+      if (candidate.bid.equals(m.id!)) continue;
+      if (verifyManifestSignature(candidate.manifest)) return candidate;
+    }
   }
   return undefined;
 }

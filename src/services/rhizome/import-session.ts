@@ -46,7 +46,6 @@ export class ImportBundleSession implements ImportSession {
     return { outcome, bundle: m && this.signed ? { manifest: m, signed: this.signed } : undefined };
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so failures become replies
   async setManifest(bytes: Buffer): Promise<RhizomeReply | undefined> {
     let m: Manifest;
     try {
@@ -65,11 +64,11 @@ export class ImportBundleSession implements ImportSession {
       return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: 'Manifest does not match id/version query parameters' });
     }
     if (!verifyManifestSignature(bytes, m.id)) return this.reply({ bundle: BundleStatus.FAKE });
-    const stored = this.deps.store.get(m.id!);
+    const stored = await this.deps.store.get(m.id!);
     if (stored && stored.version >= m.version!) {
       const newer = stored.version > m.version!;
       return {
-        ...describeStored(stored, this.deps.keyring, this.deps.store),
+        ...(await describeStored(stored, this.deps.keyring, this.deps.store)),
         // No base status: the bundle status lends its message as the reason (spec §3.1).
         outcome: { bundle: newer ? BundleStatus.OLD : BundleStatus.SAME },
       };
@@ -77,10 +76,9 @@ export class ImportBundleSession implements ImportSession {
     return undefined;
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- part of an async protocol
   async openPayload(): Promise<RhizomeReply | undefined> {
     const m = this.manifest!;
-    const refused = roomOutcome(this.deps.store, Number(m.filesize), this.deps.log, BundleStatus.NEW);
+    const refused = await roomOutcome(this.deps.store, Number(m.filesize), this.deps.log, BundleStatus.NEW);
     if (refused) return this.reply(refused);
     this.writer = this.deps.store.createPayloadWriter();
     return undefined;
@@ -110,10 +108,10 @@ export class ImportBundleSession implements ImportSession {
     // Whether the store already holds the payload: looked up only when a limit applies or the
     // commit fails; a commit reports it itself (as insert does, add-session.ts).
     let held: boolean | undefined;
-    const payloadStatus = (): PayloadStatus => {
+    const payloadStatus = async (): Promise<PayloadStatus> => {
       if (payload === undefined) return PayloadStatus.EMPTY;
       const { hash } = payload;
-      held ??= store.payloadLength(hash) !== undefined;
+      held ??= (await store.payloadLength(hash)) !== undefined;
       return held ? PayloadStatus.STORED : PayloadStatus.NEW;
     };
     if (declared > 0n) {
@@ -141,10 +139,10 @@ export class ImportBundleSession implements ImportSession {
           payload: PayloadStatus.WRONG_HASH,
         });
       }
-      if (store.limited() && payloadStatus() === PayloadStatus.NEW) {
+      if (store.limited() && (await payloadStatus()) === PayloadStatus.NEW) {
         // Room was made when the payload began; other bundles may have taken it while the payload
         // streamed in, so the store's rule is checked again before committing (as insert does).
-        const refused = roomOutcome(store, payload.length, log, BundleStatus.NO_ROOM);
+        const refused = await roomOutcome(store, payload.length, log, BundleStatus.NO_ROOM);
         if (refused) {
           await this.abort();
           return this.reply(refused);
@@ -156,20 +154,22 @@ export class ImportBundleSession implements ImportSession {
       committed = await store.commit(bundleColumns(m, this.signed!), payload ?? { kind: 'empty' });
     } catch (err) {
       await this.abort();
-      return { ...storeFailure(err, log, statusIfReadable(payloadStatus)), bundle: this.reply({}).bundle };
+      return { ...storeFailure(err, log, await statusIfReadable(payloadStatus)), bundle: this.reply({}).bundle };
     }
     this.writer = undefined;
     switch (committed.kind) {
       case 'new':
         held ??= !committed.payloadAdded;
         return {
-          outcome: { http: 201, bundle: BundleStatus.NEW, payload: payloadStatus() },
+          outcome: { http: 201, bundle: BundleStatus.NEW, payload: await payloadStatus() },
           bundle: { manifest: m, signed: this.signed!, rowid: committed.bundle.rowid, inserttime: committed.bundle.inserttime },
         };
       case 'same':
-        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 200, bundle: BundleStatus.SAME, payload: payloadStatus() } };
-      case 'old':
-        return { ...describeStored(committed.bundle, keyring, store), outcome: { http: 202, bundle: BundleStatus.OLD, payload: payloadStatus() } };
+      case 'old': {
+        const status = await payloadStatus();
+        const outcome = committed.kind === 'same' ? { http: 200, bundle: BundleStatus.SAME } : { http: 202, bundle: BundleStatus.OLD };
+        return { ...(await describeStored(committed.bundle, keyring, store)), outcome: { ...outcome, payload: status } };
+      }
     }
   }
 

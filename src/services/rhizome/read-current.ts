@@ -30,11 +30,11 @@ export interface ReadCurrentOptions {
  */
 export async function readCurrent(rhizome: RhizomeService, bid: Buffer, options: ReadCurrentOptions = {}): Promise<CurrentBundle | undefined> {
   for (let attempt = 1; ; attempt++) {
-    const stored = rhizome.manifest(bid).bundle;
+    const stored = (await rhizome.manifest(bid)).bundle;
     if (!stored || (options.accept && !options.accept(stored))) return undefined;
     const view = options.secret ? { ...stored, secret: options.secret } : stored;
     const size = Number(view.manifest.filesize ?? 0n);
-    const opened = rhizome.openPayload(view, true, 0, size);
+    const opened = await rhizome.openPayload(view, true, 0, size);
     if (opened.kind === 'replaced' && attempt < REPLACED_ATTEMPTS) continue;
     if (opened.kind !== 'payload') return { view, bytes: undefined, reply: opened.reply };
     const chunks: Buffer[] = [];

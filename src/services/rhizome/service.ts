@@ -7,7 +7,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { bundleIdToSid } from '../../crypto/bundle-keys.js';
 import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
 import type { Logger } from '../../log.js';
-import type { BundleFilter, ListedBundle, RhizomeStore, StoredBundle } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, RhizomeStore, StoreFacts } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { AddBundleSession } from './add-session.js';
 import { ImportBundleSession } from './import-session.js';
@@ -54,29 +54,38 @@ class Rhizome implements RhizomeService {
     return { bundle, author: undefined, fromhere: 0 };
   }
 
-  *list(filter: BundleFilter): Iterable<ListRow> {
-    for (const bundle of this.store.listColumns(filter, { order: 'desc' })) yield this.row(bundle);
+  list(filter: BundleFilter): AsyncIterable<readonly ListRow[]> {
+    return this.rows(this.store.listColumns(filter, { order: 'desc' }));
   }
 
-  *listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow> {
-    for (const bundle of this.store.listColumns(filter, { order: 'asc', afterRowid })) yield this.row(bundle);
+  listSince(filter: BundleFilter, afterRowid: number): AsyncIterable<readonly ListRow[]> {
+    return this.rows(this.store.listColumns(filter, { order: 'asc', afterRowid }));
   }
 
-  stats(): { bundles: number; bytes: number } {
-    return { bundles: this.store.bundleCount(), bytes: this.store.usedBytes() };
+  private async *rows(batches: AsyncIterable<readonly ListedBundle[]>): AsyncGenerator<readonly ListRow[]> {
+    for await (const batch of batches) yield batch.map((bundle) => this.row(bundle));
   }
 
-  subscribe(listener: (bundle: StoredBundle) => void): () => void {
+  async stats(): Promise<{ bundles: number; bytes: number }> {
+    const [bundles, bytes] = await Promise.all([this.store.bundleCount(), this.store.usedBytes()]);
+    return { bundles, bytes };
+  }
+
+  async facts(): Promise<StoreFacts> {
+    return this.store.facts();
+  }
+
+  subscribe(listener: (bundle: ListedBundle) => void): () => void {
     return this.store.subscribe(listener);
   }
 
-  manifest(bid: Buffer): RhizomeReply {
-    const stored = this.store.get(bid);
+  async manifest(bid: Buffer): Promise<RhizomeReply> {
+    const stored = await this.store.get(bid);
     if (!stored) return { outcome: { http: 404, reason: 'Bundle not found', bundle: BundleStatus.NEW } };
-    return { ...describeStored(stored, this.keyring, this.store), outcome: { http: 200, bundle: BundleStatus.SAME } };
+    return { ...await describeStored(stored, this.keyring, this.store), outcome: { http: 200, bundle: BundleStatus.SAME } };
   }
 
-  openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): PayloadOpening {
+  async openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): Promise<PayloadOpening> {
     const m = bundle.manifest;
     const found = { http: 200, bundle: BundleStatus.SAME };
     const filesize = m.filesize ?? 0n;
@@ -87,8 +96,9 @@ class Rhizome implements RhizomeService {
       reply: { outcome: { ...found, http: 404, reason: 'Payload not found', payload: PayloadStatus.NEW }, bundle },
     };
     // Not held: gone for good (404), or replaced by a newer version meanwhile (read that one).
-    const gone = (): PayloadOpening => (this.store.get(m.id!)?.version ?? m.version) !== m.version ? { kind: 'replaced', reply: notFound.reply } : notFound;
-    if (this.store.payloadLength(hash) === undefined) return gone();
+    const gone = async (): Promise<PayloadOpening> =>
+      ((await this.store.get(m.id!))?.version ?? m.version) !== m.version ? { kind: 'replaced', reply: notFound.reply } : notFound;
+    if ((await this.store.payloadLength(hash)) === undefined) return gone();
     let key: Buffer | undefined;
     if (decrypt && m.crypt) {
       const author = bundle.author ? this.keyring.find(bundle.author) : undefined;
@@ -104,7 +114,7 @@ class Rhizome implements RhizomeService {
     // outside, or evicted since the row was read) is a 404 "Payload not found" here rather than
     // a response cut off after its headers. The open descriptor also keeps the bytes readable if
     // the payload is evicted while it streams.
-    const raw = this.store.readPayload(hash, start, end);
+    const raw = await this.store.readPayload(hash, start, end);
     if (!raw) return gone();
     let taken = false;
     // Whoever asked for the payload writes it at once; if nothing does, the descriptor is closed.
@@ -132,11 +142,11 @@ class Rhizome implements RhizomeService {
     return new AddBundleSession({ store: this.store, keyring: this.keyring, log: this.log, now: this.now }, appending);
   }
 
-  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): ImportBundleSession | RhizomeReply {
+  async beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportBundleSession | RhizomeReply> {
     if (expected) {
-      const stored = this.store.get(expected.id);
+      const stored = await this.store.get(expected.id);
       if (stored && stored.version === expected.version) {
-        const held = stored.filesize === 0n || (stored.filehash && this.store.payloadLength(stored.filehash) !== undefined);
+        const held = stored.filesize === 0n || (stored.filehash && (await this.store.payloadLength(stored.filehash)) !== undefined);
         if (held) {
           return {
             outcome: { bundle: BundleStatus.SAME, payload: stored.filesize === 0n ? PayloadStatus.EMPTY : PayloadStatus.STORED },

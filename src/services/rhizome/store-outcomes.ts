@@ -16,7 +16,7 @@ import type { BundleView, RhizomeReply } from './types.js';
  * A stored bundle as the headers describe it. Authenticating its author may record that author
  * in the store, as the reference does when it first proves one (spec §7.7).
  */
-export function describeStored(stored: StoredBundle, keyring: KeyringService, store: RhizomeStore): { bundle: BundleView } {
+export async function describeStored(stored: StoredBundle, keyring: KeyringService, store: RhizomeStore): Promise<{ bundle: BundleView }> {
   const manifest = storedManifest(stored);
   const authorship = deduceAuthor({ bid: stored.bid, bk: manifest.bk, sender: manifest.sender }, keyring, { author: stored.author });
   let author: Buffer | undefined;
@@ -26,7 +26,7 @@ export function describeStored(stored: StoredBundle, keyring: KeyringService, st
     secret = authorship.secret;
     if (!stored.author) {
       try {
-        store.setAuthor(stored.bid, stored.version, author);
+        await store.setAuthor(stored.bid, stored.version, author);
       } catch (err) {
         // Recording the author is a courtesy; a store locked by another process, or a full disk,
         // must not turn a read into a failure. It is recorded at a later read.
@@ -53,9 +53,9 @@ export function storeFailure(err: unknown, log: Logger, payload?: PayloadStatus)
 }
 
 /** A payload status for a failure reply, if the store can still be read (it may be what failed). */
-export function statusIfReadable(status: () => PayloadStatus): PayloadStatus | undefined {
+export async function statusIfReadable(status: () => Promise<PayloadStatus>): Promise<PayloadStatus | undefined> {
   try {
-    return status();
+    return await status();
   } catch {
     return undefined;
   }
@@ -67,10 +67,10 @@ export function statusIfReadable(status: () => PayloadStatus): PayloadStatus | u
  * the payload is read (the reference keeps 0 there, spec §3.8.2), NO_ROOM at the end. A store
  * locked by another process is 423 with bundle status 9, like any other write that finds it so.
  */
-export function roomOutcome(store: RhizomeStore, length: number, log: Logger, bundle: BundleStatus): RhizomeOutcome | undefined {
+export async function roomOutcome(store: RhizomeStore, length: number, log: Logger, bundle: BundleStatus): Promise<RhizomeOutcome | undefined> {
   let room;
   try {
-    room = store.makeRoom(length);
+    room = await store.makeRoom(length);
   } catch (err) {
     return storeFailure(err, log).outcome;
   }

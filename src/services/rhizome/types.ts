@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Manifest } from '../../formats/manifest.js';
-import type { BundleFilter, ListedBundle, StoredBundle } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, StoreFacts } from '../../store/rhizome/types.js';
 import type { RhizomeOutcome } from './status.js';
 
 /** A bundle as described by the `Serval-Rhizome-Bundle-*` headers (spec §3.2). */
@@ -90,27 +90,32 @@ export interface ImportSession {
 export interface RhizomeService {
   /** The store's UUID, for newsince tokens. */
   readonly uuid: Buffer;
-  /** Bundles, most recently stored first. */
-  list(filter: BundleFilter): Iterable<ListRow>;
-  /** Bundles stored after `afterRowid`, oldest first. */
-  listSince(filter: BundleFilter, afterRowid: number): Iterable<ListRow>;
+  /** Bundles, most recently stored first, in batches (never empty) as the store reads them. */
+  list(filter: BundleFilter): AsyncIterable<readonly ListRow[]>;
+  /** Bundles stored after `afterRowid`, oldest first, in batches. */
+  listSince(filter: BundleFilter, afterRowid: number): AsyncIterable<readonly ListRow[]>;
   /** How many bundles are stored and how many bytes the store uses. */
-  stats(): { readonly bundles: number; readonly bytes: number };
-  /** Calls `listener` after each new bundle is stored; returns the unsubscribe. */
-  subscribe(listener: (bundle: StoredBundle) => void): () => void;
+  stats(): Promise<{ readonly bundles: number; readonly bytes: number }>;
+  /** The store's backend and health (/restful/system). */
+  facts(): Promise<StoreFacts>;
+  /**
+   * Calls `listener` after each new bundle is stored (by this node, or by another node sharing
+   * its store); returns the unsubscribe.
+   */
+  subscribe(listener: (bundle: ListedBundle) => void): () => void;
 
   /** GET BID.rhm: the bundle (authenticating its author) or 404 "Bundle not found". */
-  manifest(bid: Buffer): RhizomeReply;
+  manifest(bid: Buffer): Promise<RhizomeReply>;
   /**
    * GET BID/raw.bin or decrypted.bin, bytes [start, end) of a bundle `manifest()` found. The
    * caller resolves the Range against the bundle's filesize first.
    */
-  openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): PayloadOpening;
+  openPayload(bundle: BundleView, decrypt: boolean, start: number, end: number): Promise<PayloadOpening>;
 
   beginAdd(appending: boolean): AddSession;
   /**
    * An import, optionally with the `id` and `version` of the query string: if the store already
    * has exactly that, the reply comes at once and the body need not be read.
    */
-  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): ImportSession | RhizomeReply;
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportSession | RhizomeReply>;
 }

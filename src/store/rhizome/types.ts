@@ -114,41 +114,60 @@ export type CommitOutcome =
  */
 export type CommitPayload = FinishedPayload | { readonly kind: 'stored'; readonly hash: Buffer } | { readonly kind: 'empty' };
 
+/** What /restful/system reports about the store, whatever its backend. */
+export interface StoreFacts {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Where the store lives: a directory (sqlite) or `host:port/database` (postgres; never a password). */
+  readonly location: string;
+  /** False while the database cannot be reached (requests then answer 503 until it returns). */
+  readonly connected: boolean;
+  /** Bytes the database itself occupies (file pages, or pg_database_size), when known. */
+  readonly databaseBytes: number | undefined;
+}
+
+/**
+ * The Rhizome store. Everything that may need a database round trip is asynchronous (a remote
+ * database answers over a socket); listings are async iterables of BATCHES of rows, so a backend
+ * that reads synchronously pays one await per batch, not per row. Batches are never empty.
+ */
 export interface RhizomeStore {
   /** 16 random bytes made when the store was created; embedded in newsince tokens. */
   readonly uuid: Buffer;
 
   /** The stored bundle with this id, or undefined. */
-  get(bid: Buffer): StoredBundle | undefined;
+  get(bid: Buffer): Promise<StoredBundle | undefined>;
   /**
-   * Bundles matching `filter` in row id order. Read in batches so writes may interleave with a
-   * long listing; a bundle replaced meanwhile may appear once or not at all (and, in ascending
-   * order, again later with its new version and row id).
+   * Bundles matching `filter` in row id order, in batches. Read batch by batch so writes may
+   * interleave with a long listing; a bundle replaced meanwhile may appear once or not at all
+   * (and, in ascending order, again later with its new version and row id). A consumer that stops
+   * early (break, return) releases whatever the listing held.
    */
-  list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle>;
+  list(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly StoredBundle[]>;
   /** As list(), without the signed manifests: what bundle lists show, read more cheaply. */
-  listColumns(filter: BundleFilter, options: ListOptions): Iterable<ListedBundle>;
+  listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]>;
   /** The highest row id in use (0 for an empty store). */
-  lastRowid(): number;
+  lastRowid(): Promise<number>;
   /** How many bundles the store holds. */
-  bundleCount(): number;
+  bundleCount(): Promise<number>;
 
   /** Length of a stored payload, or undefined if the store does not hold it (evicted, lost). */
-  payloadLength(hash: Buffer): number | undefined;
+  payloadLength(hash: Buffer): Promise<number | undefined>;
   /**
-   * Stored payload bytes [start, end). Reading the whole payload also verifies its hash and fails
-   * the stream (destroying it) on a mismatch. Undefined if the payload is not held.
+   * Stored payload bytes [start, end), opened before this resolves: once it has, an eviction or
+   * a replacement meanwhile cannot cut the stream short. Reading the whole payload also verifies
+   * its hash and fails the stream (destroying it) on a mismatch. Undefined if the payload is not
+   * held. A stream nobody reads must be destroyed, to release what it holds.
    */
-  readPayload(hash: Buffer, start?: number, end?: number): Readable | undefined;
+  readPayload(hash: Buffer, start?: number, end?: number): Promise<Readable | undefined>;
 
   /** A writer for a new payload. */
   createPayloadWriter(): PayloadWriter;
   /**
    * Makes room for `length` more bytes by the ranking rule of spec §7.10, evicting payloads if it
    * must. Call before writing when the size is known, and again before committing. makeRoom(0)
-   * only trims the store back under its limit. Throws RHIZOME_BUSY (423).
+   * only trims the store back under its limit. Rejects with RHIZOME_BUSY (423).
    */
-  makeRoom(length: number): RoomOutcome;
+  makeRoom(length: number): Promise<RoomOutcome>;
   /**
    * False when makeRoom() cannot refuse anything at the moment (no database_size, and free space
    * above min_free_space as last measured): a caller may then skip work done only to call it.
@@ -156,28 +175,35 @@ export interface RhizomeStore {
   limited(): boolean;
 
   /**
-   * Stores a bundle atomically, comparing versions inside the transaction: the payload row (if
-   * new) and the manifest row go in together, the replaced version's row goes, and a payload no
-   * longer referenced by any manifest is removed. Resolves once durable. Concurrent commits are
-   * grouped into one transaction. Rejects with RHIZOME_BUSY (423) when another process locks the
-   * store (the finished payload is kept: the commit may be retried), with a Node-style error whose
-   * code is 'ENOSPC' when the disk is full, and with a RangeError when `payload` does not match the
-   * bundle's filehash and filesize (a caller bug). A `stored` payload must be held when commit() is
-   * called; it is then protected from eviction until the commit is done.
+   * Stores a bundle atomically, comparing versions inside the transaction: the payload (if new)
+   * and the manifest go in together, the replaced version goes, and a payload no longer referenced
+   * by any manifest is removed. Resolves once durable. Rejects with RHIZOME_BUSY (423) when the
+   * store is locked or unreachable (the finished payload is kept: the commit may be retried), with
+   * a Node-style error whose code is 'ENOSPC' when the disk is full, and with a RangeError when
+   * `payload` does not match the bundle's filehash and filesize (a caller bug). A `stored` payload
+   * must be held when commit() is called; it is then protected from eviction until the commit is
+   * done.
    */
   commit(bundle: NewBundle, payload: CommitPayload): Promise<CommitOutcome>;
   /**
    * Records a verified author for a stored bundle (no-op if it has since been replaced, or if that
-   * author is already recorded). A synchronous write: throws RHIZOME_BUSY (423) when locked.
+   * author is already recorded). Rejects with RHIZOME_BUSY (423) when locked.
    */
-  setAuthor(bid: Buffer, version: bigint, author: Buffer): void;
+  setAuthor(bid: Buffer, version: bigint, author: Buffer): Promise<void>;
 
-  /** Calls `listener` after every commit that stored a new bundle. Returns the unsubscribe. */
-  subscribe(listener: (bundle: StoredBundle) => void): () => void;
+  /**
+   * Calls `listener` after every commit that stored a new bundle: by this store object, or by
+   * another process sharing the same database (a backend that allows that). Returns the
+   * unsubscribe. Listeners get the listed columns (no manifest); a listener's exception is its own.
+   */
+  subscribe(listener: (bundle: ListedBundle) => void): () => void;
 
   /** Bytes in use by the store (database pages in use plus external payload files). */
-  usedBytes(): number;
-  close(): void;
+  usedBytes(): Promise<number>;
+  /** Backend, location and health, for /restful/system. */
+  facts(): Promise<StoreFacts>;
+  /** Waits for pending commits, then closes. */
+  close(): Promise<void>;
 }
 
 /** Options the node passes when it opens the store (from config, spec §1.1 and §7.10). */

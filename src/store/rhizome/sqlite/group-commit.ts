@@ -27,7 +27,7 @@ import type { WireCommit } from './commit-codec.js';
 import { toWireError, type FromWriter, type WireResult } from './commit-wire.js';
 import { fanoutDir, fsyncDirectory, payloadPath, type StoreLayout } from './layout.js';
 import type { Statements } from './statements.js';
-import type { NewBundle } from './types.js';
+import type { NewBundle } from '../types.js';
 
 interface Prepared {
   readonly bundle: NewBundle;

@@ -24,7 +24,7 @@ import { encodeGroup, type WireCommit, type WirePayload } from './commit-codec.j
 import { asBuffer, asBufferOrNull, fromWireError, WriterState, type FromWriter, type ToWriter, type WriterData } from './commit-wire.js';
 import type { StoreLayout } from './layout.js';
 import { translateSqliteError } from './sqlite-errors.js';
-import type { CommitOutcome, NewBundle, StoredBundle } from './types.js';
+import type { CommitOutcome, NewBundle, StoredBundle } from '../types.js';
 import { startWriterThread } from './writer-thread.js';
 
 /** How long open() and close() wait for the writer (booting, or finishing a group). */

@@ -7,6 +7,8 @@
  * rounded; numbers the contract types as `number` are converted here, where they are known to be
  * small. What the service hands to commit() is checked synchronously, before it can join a group.
  */
+/* eslint-disable @typescript-eslint/require-await -- reads answer synchronously from this thread's
+   connection: `async` wraps the answer, and turns a thrown error into a rejection, as the contract asks */
 import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
@@ -31,8 +33,9 @@ import type {
   RhizomeStore,
   RoomOutcome,
   StoredBundle,
+  StoreFacts,
   StoreOptions,
-} from './types.js';
+} from '../types.js';
 
 export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions): RhizomeStore {
   return new SqliteRhizomeStore(db, layout, uuid, options);
@@ -48,7 +51,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #queue: CommitQueue;
   readonly #room: RoomContext;
   readonly #roomState = new RoomState();
-  readonly #listeners = new Set<(bundle: StoredBundle) => void>();
+  readonly #listeners = new Set<(bundle: ListedBundle) => void>();
   /** Finished payloads, linked back to the writer that holds their bytes. */
   readonly #writers = new WeakMap<FinishedPayload, StorePayloadWriter>();
   #tempBytes = 0;
@@ -84,33 +87,32 @@ class SqliteRhizomeStore implements RhizomeStore {
     };
   }
 
-  get(bid: Buffer): StoredBundle | undefined {
+  async get(bid: Buffer): Promise<StoredBundle | undefined> {
     const row = sqlite(() => this.#statements.bundleByBid.get(bid));
     return row === undefined ? undefined : rowToBundle(row);
   }
 
-  list(filter: BundleFilter, options: ListOptions): Iterable<StoredBundle> {
+  list(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly StoredBundle[]> {
     return this.#lister.list(filter, options);
   }
 
-  listColumns(filter: BundleFilter, options: ListOptions): Iterable<ListedBundle> {
+  listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]> {
     return this.#lister.listColumns(filter, options);
   }
 
-  bundleCount(): number {
+  async bundleCount(): Promise<number> {
     return Number(sqlite(() => this.#statements.bundleCount.get())?.n ?? 0);
   }
 
-  lastRowid(): number {
+  async lastRowid(): Promise<number> {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
   }
 
-  payloadLength(hash: Buffer): number | undefined {
-    const row = sqlite(() => this.#statements.payload.get(hash));
-    return row === undefined ? undefined : Number(row.length);
+  async payloadLength(hash: Buffer): Promise<number | undefined> {
+    return this.#heldLength(hash);
   }
 
-  readPayload(hash: Buffer, start?: number, end?: number): Readable | undefined {
+  async readPayload(hash: Buffer, start?: number, end?: number): Promise<Readable | undefined> {
     return openPayloadStream(this.#statements, this.#layout, hash, start, end);
   }
 
@@ -123,7 +125,7 @@ class SqliteRhizomeStore implements RhizomeStore {
     });
   }
 
-  makeRoom(length: number): RoomOutcome {
+  async makeRoom(length: number): Promise<RoomOutcome> {
     return makeRoom(this.#room, this.#roomState, length, () => this.#scheduleVacuum());
   }
 
@@ -135,13 +137,13 @@ class SqliteRhizomeStore implements RhizomeStore {
     try {
       if (this.#closed) throw new Error('Rhizome store closed');
       checkBundle(bundle);
-      return this.#queue.enqueue(bundle, resolveCommitPayload(bundle, payload, this.#writers, (hash) => this.payloadLength(hash)));
+      return this.#queue.enqueue(bundle, resolveCommitPayload(bundle, payload, this.#writers, (hash) => this.#heldLength(hash)));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  setAuthor(bid: Buffer, version: bigint, author: Buffer): void {
+  async setAuthor(bid: Buffer, version: bigint, author: Buffer): Promise<void> {
     const v = encodeUint64(version);
     sqlite(() => {
       // Read first: an unchanged author costs no write transaction (and no fsync).
@@ -152,22 +154,37 @@ class SqliteRhizomeStore implements RhizomeStore {
     });
   }
 
-  subscribe(listener: (bundle: StoredBundle) => void): () => void {
-    const entry = (bundle: StoredBundle): void => listener(bundle);
+  subscribe(listener: (bundle: ListedBundle) => void): () => void {
+    const entry = (bundle: ListedBundle): void => listener(bundle);
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }
 
-  usedBytes(): number {
+  async usedBytes(): Promise<number> {
     return usedBytes(this.#room, this.#roomState);
   }
 
-  close(): void {
+  async facts(): Promise<StoreFacts> {
+    const pages = sqlite(() => this.#statements.pages.get());
+    return {
+      backend: 'sqlite',
+      location: this.#layout.dir,
+      connected: !this.#closed,
+      databaseBytes: pages === undefined ? undefined : Number(pages.pageSize * pages.pageCount),
+    };
+  }
+
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.close();
     if (this.#vacuum !== undefined) clearImmediate(this.#vacuum);
     this.#db.close();
+  }
+
+  #heldLength(hash: Buffer): number | undefined {
+    const row = sqlite(() => this.#statements.payload.get(hash));
+    return row === undefined ? undefined : Number(row.length);
   }
 
   #notify(bundles: readonly StoredBundle[]): void {

@@ -10,7 +10,7 @@
  *
  * Anything else passes through unchanged and ends as an opaque 500.
  */
-import { TendrilError } from '../../errors.js';
+import { TendrilError } from '../../../errors.js';
 
 function sqliteCode(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;

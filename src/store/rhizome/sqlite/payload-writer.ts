@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockFile } from './block-file.js';
-import type { FinishedPayload, PayloadWriter } from './types.js';
+import type { FinishedPayload, PayloadWriter } from '../types.js';
 
 /** What a commit takes from a finished writer. */
 export type Handoff = { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'file'; readonly path: string };

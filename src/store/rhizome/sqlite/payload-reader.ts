@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
-import { TendrilError } from '../../errors.js';
+import { TendrilError } from '../../../errors.js';
 import { FileRange } from './file-range.js';
 import { payloadPath, type StoreLayout } from './layout.js';
 import { sqlite } from './sqlite-errors.js';

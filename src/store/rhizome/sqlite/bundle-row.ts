@@ -4,7 +4,7 @@
  * (see schema.ts). Bundles are checked here before they reach a transaction, so one bad bundle in
  * a group commit is refused on its own instead of failing the whole group.
  */
-import type { ListedBundle, NewBundle, StoredBundle } from './types.js';
+import type { ListedBundle, NewBundle, StoredBundle } from '../types.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { fail } from '../../errors.js';
+import { fail } from '../../../errors.js';
 
 export const SCHEMA_VERSION = 1;
 

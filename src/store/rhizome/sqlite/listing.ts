@@ -15,7 +15,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from './bundle-row.js';
 import { sqlite } from './sqlite-errors.js';
-import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from './types.js';
+import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from '../types.js';
 
 const BATCH = 256;
 const INT64_MAX = (1n << 63n) - 1n;
@@ -30,15 +30,22 @@ export class Lister {
     this.#db = db;
   }
 
-  list(filter: BundleFilter, options: ListOptions): Generator<StoredBundle, void, undefined> {
-    return this.#rows(filter, options, BUNDLE_COLUMNS, (row) => rowToBundle(row as ManifestRow));
+  list(filter: BundleFilter, options: ListOptions): AsyncGenerator<readonly StoredBundle[], void, undefined> {
+    return this.#batches(filter, options, BUNDLE_COLUMNS, (row) => rowToBundle(row as ManifestRow));
   }
 
-  listColumns(filter: BundleFilter, options: ListOptions): Generator<ListedBundle, void, undefined> {
-    return this.#rows(filter, options, LISTED_COLUMNS, rowToListed);
+  listColumns(filter: BundleFilter, options: ListOptions): AsyncGenerator<readonly ListedBundle[], void, undefined> {
+    return this.#batches(filter, options, LISTED_COLUMNS, rowToListed);
   }
 
-  *#rows<T>(filter: BundleFilter, options: ListOptions, columns: string, convert: (row: ListedRow) => T): Generator<T, void, undefined> {
+  // Each batch is one synchronous query: a consumer pays one await per batch, not per row.
+  // eslint-disable-next-line @typescript-eslint/require-await -- async to fit the contract
+  async *#batches<T>(
+    filter: BundleFilter,
+    options: ListOptions,
+    columns: string,
+    convert: (row: ListedRow) => T,
+  ): AsyncGenerator<readonly T[], void, undefined> {
     const statement = this.#statement(filter, options.order, columns);
     const params: Params = {
       service: filter.service,
@@ -51,9 +58,10 @@ export class Lister {
     };
     for (;;) {
       const rows = sqlite(() => statement.all(params));
-      for (const row of rows) yield convert(row);
       const last = rows.at(-1);
-      if (last === undefined || rows.length < BATCH) return;
+      if (last === undefined) return;
+      yield rows.map(convert);
+      if (rows.length < BATCH) return;
       params.cursor = last.id;
     }
   }

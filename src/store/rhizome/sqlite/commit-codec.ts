@@ -8,7 +8,7 @@
  * order of NewBundle (optional ones behind a u8 presence flag; byte strings and UTF-8 text behind
  * a u32 length), then u8 payload kind and the payload's fields.
  */
-import type { NewBundle } from './types.js';
+import type { NewBundle } from '../types.js';
 
 /** A commit's payload as the writer needs it: nothing, a hash already held, or finished bytes. */
 export type WirePayload =

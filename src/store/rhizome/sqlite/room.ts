@@ -32,7 +32,7 @@ import type { Database } from 'better-sqlite3';
 import { payloadPath, type StoreLayout } from './layout.js';
 import { sqlite } from './sqlite-errors.js';
 import type { EvictionCandidate, Statements } from './statements.js';
-import type { RoomOutcome, StoreOptions } from './types.js';
+import type { RoomOutcome, StoreOptions } from '../types.js';
 
 const NEW_PAYLOAD_PENALTY_MS = 60_000;
 const INT64_MIN = -(1n << 63n);

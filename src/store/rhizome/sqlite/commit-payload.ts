@@ -8,7 +8,7 @@
  * time, or a look-alike object, is accepted as long as the store holds that hash.
  */
 import type { StorePayloadWriter } from './payload-writer.js';
-import type { CommitPayload, FinishedPayload, NewBundle } from './types.js';
+import type { CommitPayload, FinishedPayload, NewBundle } from '../types.js';
 
 export type QueuedPayload =
   | { readonly kind: 'none' }
