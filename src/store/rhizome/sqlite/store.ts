@@ -27,6 +27,7 @@ import type {
   CommitPayload,
   FinishedPayload,
   ListedBundle,
+  ListedKeys,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -98,6 +99,14 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]> {
     return this.#lister.listColumns(filter, options);
+  }
+
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys> {
+    return this.#lister.listKeys(filter, options);
+  }
+
+  async listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+    return this.#lister.listedByRowid(rowids);
   }
 
   async bundleCount(): Promise<number> {
