@@ -5,7 +5,7 @@
  * Names: keyring; insert (small inserts/s), large (64 MiB insert and raw.bin MB/s), list
  * (bundlelist.json with 1,000 and 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
- * server). With `--reference URL` (a running servald, or any Serval-compatible server, with the
+ * server); memory (the node's RSS while 1 GiB goes in and out). With `--reference URL` (a running servald, or any Serval-compatible server, with the
  * user harry/potter), the sections that have the same workload there (keyring, list, insert,
  * large, meshms) measure it in the same alternating rounds and report Tendril / reference ratios
  * (bench/reference.ts). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
@@ -25,6 +25,7 @@ import { benchLarge, reportLarge } from './rhizome-large.js';
 import { benchList, reportList } from './rhizome-list.js';
 import { benchWeb, reportWeb } from './web.js';
 import { referenceArg } from './reference.js';
+import { benchMemory, reportMemory } from './memory.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -85,6 +86,7 @@ await section('large', 'Rhizome: 64 MiB insert and raw.bin', () => benchLarge(se
 await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benchFanout(), reportFanout);
 await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
 await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
+await section('memory', 'Memory: 1 GiB in and out', () => benchMemory(), reportMemory);
 
 lines.push(
   '## Machine load',

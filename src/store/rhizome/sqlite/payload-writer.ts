@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockFile } from './block-file.js';
+import { spent } from './spent-buffers.js';
 import type { FinishedPayload, PayloadWriter } from '../types.js';
 
 /** What a commit takes from a finished writer. */
@@ -97,6 +98,7 @@ export class StorePayloadWriter implements PayloadWriter {
     if (chunk.length === 0) return;
     try {
       this.#hash.update(chunk);
+      spent(chunk.length);
       this.#length += chunk.length;
       if (this.#file === undefined) {
         // Copied: the caller may reuse its buffer once write() resolves.
