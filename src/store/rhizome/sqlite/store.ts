@@ -131,6 +131,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       tempBytes: (delta) => {
         this.#tempBytes += delta;
       },
+      hashes: () => this.#queue.hashes(),
     });
   }
 
