@@ -34,6 +34,8 @@ RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
+# The build generates the typed client's types from the route table first (scripts/client-types.ts).
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 # --- Run: Node.js, the compiled package and its production dependencies, nothing else. ---

@@ -43,13 +43,16 @@ export async function load(options: {
   seconds: number;
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
-  /** A body, or one made new for every request. */
-  body?: Buffer | DistinctBody;
+  /** A body, or one made new for every request (by a function: autocannon only). */
+  body?: Buffer | DistinctBody | (() => Buffer);
   /** The load generator: autocannon (in this process), or wrk (bench/wrk.ts) for comparisons with a reference. */
   client?: 'autocannon' | 'wrk';
 }): Promise<LoadResult> {
   const { body } = options;
-  if (options.client === 'wrk') return wrk(options);
+  if (options.client === 'wrk') {
+    if (typeof body === 'function') throw new Error('wrk: bodies made by a function cannot be sent');
+    return wrk({ ...options, body });
+  }
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -59,7 +62,7 @@ export async function load(options: {
     // autocannon's own idReplacement miscounts Content-Length (it assumes 33-character ids), so
     // distinct bodies are made here.
     ...(body !== undefined && !Buffer.isBuffer(body)
-      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: makeDistinct(body) }) }] }
+      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: typeof body === 'function' ? body() : makeDistinct(body) }) }] }
       : { body }),
   });
   return {

@@ -5,11 +5,15 @@
  * Names: keyring; insert (small inserts/s), large (64 MiB insert and raw.bin MB/s), list
  * (bundlelist.json with 1,000 and 10,000 bundles), fanout (newsince to 1,000 clients); rhizome = those four;
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
- * server); memory (the node's RSS while 1 GiB goes in and out). With `--reference URL` (a running servald, or any Serval-compatible server, with the
- * user harry/potter), the sections that have the same workload there (keyring, list, insert,
- * large, meshms) measure it in the same alternating rounds and report Tendril / reference ratios
- * (bench/reference.ts). With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof`
- * (profiles in DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
+ * server); metrics (identities.json with metrics on and off; the typed client beside bare
+ * node:http); ui (the web UI's transferred bytes and first render in headless Chromium); sync
+ * (Tendril sync between nodes: reconciliation, first sync, live propagation, a 256 MiB payload);
+ * memory (the node's RSS while 1 GiB goes in and out). With `--reference URL` (a running servald,
+ * or any Serval-compatible server, with the user harry/potter), the sections that have the same
+ * workload there (keyring, list, insert, large) measure it in the same alternating rounds and
+ * report Tendril / reference ratios (bench/reference.ts).
+ * With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof` (profiles in
+ * DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +30,9 @@ import { benchList, reportList } from './rhizome-list.js';
 import { benchWeb, reportWeb } from './web.js';
 import { referenceArg } from './reference.js';
 import { benchMemory, reportMemory } from './memory.js';
+import { benchMetrics, reportMetrics } from './metrics.js';
+import { benchUi, reportUi } from './ui.js';
+import { benchSync, reportSync } from './sync.js';
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf('--seconds');
@@ -86,6 +93,9 @@ await section('large', 'Rhizome: 64 MiB insert and raw.bin', () => benchLarge(se
 await section('fanout', 'Rhizome: newsince fan-out to 1,000 clients', () => benchFanout(), reportFanout);
 await section('meshms', 'MeshMS', () => benchMeshms(seconds), reportMeshms);
 await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
+await section('metrics', 'Metrics and the typed client', () => benchMetrics(seconds), reportMetrics);
+await section('ui', 'Web UI: weight and first render', () => benchUi(), reportUi);
+await section('sync', 'Tendril sync between two nodes', () => benchSync(seconds), reportSync);
 await section('memory', 'Memory: 1 GiB in and out', () => benchMemory(), reportMemory);
 
 lines.push(

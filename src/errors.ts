@@ -35,6 +35,7 @@ export const CATALOGUE = {
   // forward what arrived.
   HTTP_INCOMPLETE_BODY: { status: 400, message: 'Incomplete request body' },
   HTTP_NOT_FOUND: { status: 404, message: 'Not Found' },
+  UI_NOT_BUILT: { status: 404, message: 'Web UI not built: run npm run build' },
   HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
   HTTP_LENGTH_REQUIRED: { status: 411, message: 'Length Required' },
   HTTP_URI_TOO_LONG: { status: 414, message: 'Request-URI Too Long' },
@@ -48,6 +49,7 @@ export const CATALOGUE = {
   ACCESS_ORIGIN_FORBIDDEN: { status: 403, message: 'Forbidden' },
   ACCESS_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   ACCESS_READ_ONLY: { status: 403, message: 'Forbidden: read-only credentials' },
+  ACCESS_USERS_ONLY: { status: 403, message: 'Forbidden: API tokens are managed by users, not by tokens' },
   ACCESS_CLIENT_CERT_MISSING: { status: 403, message: 'Forbidden: client certificate required' },
   ACCESS_CLIENT_CERT_UNTRUSTED: { status: 403, message: 'Forbidden: client certificate not trusted' },
 

@@ -6,6 +6,7 @@
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { LogOutput } from './log-output.js';
+import { prettyLogLine } from './log-pretty.js';
 
 export type Logger = PinoLogger;
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -37,7 +38,7 @@ export function createLogger(options: { level: LogLevel; destination?: Destinati
       // Epoch milliseconds: an ISO string per line costs a fifth of the whole log call.
       timestamp: pino.stdTimeFunctions.epochTime,
     },
-    options.destination ?? stdoutDestination(),
+    options.destination ?? (process.stdout.isTTY === true ? terminalDestination() : stdoutDestination()),
   );
   // Its children inherit it (pino makes them with Object.create): see logRequest.
   Object.defineProperty(logger, PLAIN_FORMAT, { value: true });
@@ -59,6 +60,15 @@ export interface RequestFields {
 }
 
 type PinoInternals = Record<symbol, unknown> & Logger;
+
+/**
+ * A person's terminal: each line made readable (src/log-pretty.ts) and written at once. Files and
+ * pipes (a detached node's log, journald) get the JSON lines.
+ */
+function terminalDestination(): DestinationStream {
+  const color = process.stdout.hasColors?.() === true;
+  return { write: (line: string) => void process.stdout.write(`${prettyLogLine(line.trimEnd(), color)}\n`) };
+}
 
 /**
  * Writes the one line per request. A logger made by createLogger gets the line as one string,
@@ -84,9 +94,9 @@ export function logRequest(log: Logger, level: 'info' | 'error', f: RequestField
   (l[streamSym] as DestinationStream).write(line);
 }
 
-/** Standard output, written asynchronously in batches (src/log-output.ts). */
+/** Standard output into a file or pipe, written asynchronously in batches (src/log-output.ts). */
 function stdoutDestination(): DestinationStream {
-  return new LogOutput(1, process.stdout.isTTY === true);
+  return new LogOutput(1, false);
 }
 
 /** A logger that writes nothing, for tests and one-shot CLI commands. */

@@ -1,16 +1,17 @@
 /**
  * `tendril meshmb …`: the MeshMB REST API from the command line (spec §5). IDs are Signing IDs
  * (the `identity` column of `keyring list`); a feed's ID is its author's Signing ID. Lists print a
- * header line, then one colon-separated line per row, as `keyring list` does.
+ * header line, then one colon-separated line per row, as `keyring list` does; `--json` prints the
+ * rows as the API gives them.
  */
 import type { Command } from 'commander';
+import { isApiError, type TendrilClient } from '../client/index.js';
 import { fail } from '../errors.js';
 import { isHex } from '../formats/hex.js';
 import type { InstancePaths } from '../node/instance.js';
-import { expectJson, messageForm, tableRows, withNode, type NodeClient } from './client.js';
-import { collect, type Io } from './io.js';
-
-const BASE = '/restful/meshmb';
+import type { Io } from './io.js';
+import { withNode } from './node-client.js';
+import { pinOptions, pinsOf, type PinOptions } from './secrets.js';
 
 const row = (cells: unknown[]): string =>
   cells.map((c) => (typeof c === 'string' || typeof c === 'number' || typeof c === 'boolean' ? String(c) : '')).join(':');
@@ -20,97 +21,104 @@ function idArg(what: string, text: string): string {
   return text.toUpperCase();
 }
 
-/** Unlocks the identities of each PIN (--pin, then TENDRIL_PIN) in the node. */
-async function enterPins(node: NodeClient, opts: { pin?: string[] }): Promise<void> {
-  const pins = [...(opts.pin ?? [])];
-  if (process.env.TENDRIL_PIN !== undefined) pins.push(process.env.TENDRIL_PIN);
-  for (const pin of pins) await node.request('GET', '/restful/keyring/identities.json', { query: [['pin', pin]] });
+/** Unlocks the identities of each PIN in the node. */
+async function enterPins(node: TendrilClient, pins: readonly string[]): Promise<void> {
+  for (const pin of pins) await node.keyring.list({ pin });
 }
+
+/**
+ * "Identity locked" for an ID is what the node says when no unlocked identity has that Signing ID.
+ * The commonest cause is a SID given instead (both are 64 hex digits): say so, and which ID to give.
+ */
+async function explainLocked(node: TendrilClient, id: string, err: unknown): Promise<never> {
+  if (!isApiError(err) || err.status !== 419) throw err;
+  const identities = await node.keyring.list();
+  const bySid = identities.find((i) => i.sid === id);
+  if (bySid) fail('USAGE', { arg: `${err.message}: ${id} is the SID of an identity; MeshMB takes its Signing ID, ${bySid.identity} (the identity column of keyring list)` });
+  fail('USAGE', { arg: `${err.message}: no unlocked identity has the Signing ID ${id} (see keyring list; a PIN-protected one needs --pin-file, --ask-pin or TENDRIL_PIN)` });
+}
+
+type Opts = PinOptions & { json?: boolean };
 
 export function registerMeshmbCommands(program: Command, paths: () => InstancePaths, io: Io): void {
   const meshmb = program.command('meshmb').description('public broadcast feeds (MeshMB)');
-  const PIN = ['--pin <pin>', 'unlock identities with this PIN first (repeatable)'] as const;
 
-  /** Runs a POST that answers 201 on success. */
-  const write = async (opts: { pin?: string[] }, path: string, query: Array<[string, string | undefined]> = []): Promise<void> => {
-    await withNode(paths(), async (node) => {
-      await enterPins(node, opts);
-      expectJson(await node.request('POST', `${BASE}/${path}`, { query, headers: { 'Content-Length': 0 } }), [201]);
+  /** Runs `fn` as identity `id`, after the PINs, explaining an identity that is not there. */
+  const asIdentity = async (opts: PinOptions, id: string, fn: (node: TendrilClient) => Promise<void>): Promise<void> => {
+    const pins = await pinsOf(opts, io);
+    await withNode(paths(), io, async (node) => {
+      await enterPins(node, pins);
+      await fn(node).catch((err: unknown) => explainLocked(node, id, err));
     });
   };
 
-  /** Prints a JSON table: `header`, then its rows. */
-  const list = async (opts: { pin?: string[] }, path: string, header: string, pick: (r: unknown[]) => unknown[]): Promise<void> => {
-    await withNode(paths(), async (node) => {
-      await enterPins(node, opts);
-      const rows = tableRows(await node.request('GET', `${BASE}/${path}`));
-      io.out(header);
-      for (const r of rows) io.out(row(pick(r)));
-    });
+  /** Prints rows: `header` then each row's `pick`, or JSON. */
+  const print = <T>(opts: Opts, rows: readonly T[], header: string, pick: (r: T) => unknown[]): void => {
+    if (opts.json) return io.json(rows);
+    io.out(header);
+    for (const r of rows) io.out(row(pick(r)));
   };
 
-  meshmb
-    .command('send <id> <text>')
-    .description("append a message to the identity's own feed")
-    .option(...PIN, collect)
-    .action(async (id: string, text: string, opts: { pin?: string[] }) => {
-      await withNode(paths(), async (node) => {
-        await enterPins(node, opts);
-        const reply = await node.request('POST', `${BASE}/${idArg('ID', id)}/sendmessage`, messageForm(text));
-        expectJson(reply, [201]);
+  pinOptions(meshmb.command('send <id> <text>').description("append a message to the identity's own feed")).action(
+    async (id: string, text: string, opts: PinOptions) => {
+      const me = idArg('ID', id);
+      await asIdentity(opts, me, (node) => node.meshmb.send(me, text));
+    },
+  );
+
+  pinOptions(
+    meshmb
+      .command('follow <id> <feed>')
+      .description('follow a feed')
+      .option('--name <name>', 'show the feed under this name')
+      .option('--sender <sid>', "the feed author's SID, until the feed arrives"),
+  ).action(async (id: string, feed: string, opts: PinOptions & { name?: string; sender?: string }) => {
+    const [me, them] = [idArg('ID', id), idArg('FEEDID', feed)];
+    await asIdentity(opts, me, (node) => node.meshmb.follow(me, them, { name: opts.name, sender: opts.sender }));
+  });
+
+  pinOptions(meshmb.command('ignore <id> <feed>').description('stop following (or blocking) a feed')).action(
+    async (id: string, feed: string, opts: PinOptions) => {
+      const [me, them] = [idArg('ID', id), idArg('FEEDID', feed)];
+      await asIdentity(opts, me, (node) => node.meshmb.ignore(me, them));
+    },
+  );
+
+  pinOptions(
+    meshmb
+      .command('block <id> <feed>')
+      .description("block a feed: its messages leave the identity's activity")
+      .option('--sender <sid>', "the feed author's SID, until the feed arrives"),
+  ).action(async (id: string, feed: string, opts: PinOptions & { sender?: string }) => {
+    const [me, them] = [idArg('ID', id), idArg('FEEDID', feed)];
+    await asIdentity(opts, me, (node) => node.meshmb.block(me, them, { sender: opts.sender }));
+  });
+
+  /** A list of an identity's own (PINs may unlock it first): `header` lines or JSON. */
+  const identityList = <T>(command: string, description: string, header: string, get: (node: TendrilClient, id: string) => Promise<T[]>, pick: (r: T) => unknown[]): void => {
+    pinOptions(meshmb.command(`${command} <id>`).description(`${description} (${header})`))
+      .option('--json', 'print the rows as JSON')
+      .action(async (id: string, opts: Opts) => {
+        const me = idArg('ID', id);
+        await asIdentity(opts, me, async (node) => print(opts, await get(node, me), header, pick));
       });
-    });
-
-  meshmb
-    .command('follow <id> <feed>')
-    .description('follow a feed')
-    .option('--name <name>', 'show the feed under this name')
-    .option('--sender <sid>', "the feed author's SID, until the feed arrives")
-    .option(...PIN, collect)
-    .action(async (id: string, feed: string, opts: { name?: string; sender?: string; pin?: string[] }) => {
-      await write(opts, `${idArg('ID', id)}/follow/${idArg('FEEDID', feed)}`, [
-        ['name', opts.name],
-        ['sender', opts.sender],
-      ]);
-    });
-
-  meshmb
-    .command('ignore <id> <feed>')
-    .description('stop following (or blocking) a feed')
-    .option(...PIN, collect)
-    .action(async (id: string, feed: string, opts: { pin?: string[] }) => {
-      await write(opts, `${idArg('ID', id)}/ignore/${idArg('FEEDID', feed)}`);
-    });
-
-  meshmb
-    .command('block <id> <feed>')
-    .description("block a feed: its messages leave the identity's activity")
-    .option('--sender <sid>', "the feed author's SID, until the feed arrives")
-    .option(...PIN, collect)
-    .action(async (id: string, feed: string, opts: { sender?: string; pin?: string[] }) => {
-      await write(opts, `${idArg('ID', id)}/block/${idArg('FEEDID', feed)}`, [['sender', opts.sender]]);
-    });
-
-  meshmb
-    .command('feeds <id>')
-    .description('list the feeds an identity follows or blocks (id:author:blocked:name:timestamp:last_message)')
-    .option(...PIN, collect)
-    .action(async (id: string, opts: { pin?: string[] }) => {
-      await list(opts, `${idArg('ID', id)}/feedlist.json`, 'id:author:blocked:name:timestamp:last_message', (r) => r);
-    });
-
-  meshmb
-    .command('activity <id>')
-    .description("list followed feeds' messages and one's own, newest first (id:author:name:timestamp:offset:message)")
-    .option(...PIN, collect)
-    .action(async (id: string, opts: { pin?: string[] }) => {
-      await list(opts, `${idArg('ID', id)}/activity.json`, 'id:author:name:timestamp:offset:message', (r) => r.slice(2));
-    });
+  };
+  identityList('feeds', 'list the feeds an identity follows or blocks', 'id:author:blocked:name:timestamp:last_message', (n, me) => n.meshmb.feeds(me), (f) => [
+    f.id, f.author, f.blocked, f.name, f.timestamp, f.last_message,
+  ]);
+  identityList('activity', "list followed feeds' messages and one's own, newest first", 'id:author:name:timestamp:offset:message', (n, me) => n.meshmb.activity(me), (a) => [
+    a.id, a.author, a.name, a.timestamp, a.offset, a.message,
+  ]);
 
   meshmb
     .command('list <feed>')
     .description("list a feed's messages, newest first (offset:timestamp:text)")
-    .action(async (feed: string) => {
-      await list({}, `${idArg('FEEDID', feed)}/messagelist.json`, 'offset:timestamp:text', (r) => [r[0], r[3], r[2]]);
+    .option('--json', 'print the messages as JSON')
+    .action(async (feed: string, opts: Opts) => {
+      const id = idArg('FEEDID', feed);
+      await withNode(paths(), io, async (node) => {
+        const { messages } = await node.meshmb.messages(id);
+        print(opts, messages, 'offset:timestamp:text', (m) => [m.offset, m.timestamp, m.text]);
+      });
     });
 }

@@ -30,7 +30,41 @@ export interface Config {
     /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
     readonly commands: string | undefined;
   };
+  readonly sync: {
+    /** The configured peers, by NAME of `sync.peer.NAME.*`. */
+    readonly peers: readonly SyncPeerConfig[];
+    readonly repairIntervalMs: number;
+  };
   readonly log: { readonly level: LogLevel };
+  readonly metrics: { readonly enable: boolean };
+}
+
+export interface SyncPeerConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/**
+ * `sync.peer.NAME.*` entries, grouped by NAME. A peer is one once it has a url: the other keys may
+ * be set first (one `config set` at a time), and are ignored until then.
+ */
+function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
+  const byName = new Map<string, Record<string, string>>();
+  for (const [key, value] of entries) {
+    const m = /^sync\.peer\.([^.]+)\.([a-z_]+)$/.exec(key);
+    if (!m) continue;
+    const fields = byName.get(m[1]!) ?? {};
+    fields[m[2]!] = value;
+    byName.set(m[1]!, fields);
+  }
+  return [...byName]
+    .filter(([, f]) => f.url !== undefined)
+    .map(([name, f]) => ({ name, url: f.url!, token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key }));
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
@@ -91,6 +125,8 @@ export function buildConfig(entries: ConfigEntries): Config {
       reliableClock: parseBoolean(get('rhizome.reliable_clock')),
     },
     web: { commands: entries.get('web.commands') },
+    sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')) },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
+    metrics: { enable: parseBoolean(get('metrics.enable')) },
   });
 }

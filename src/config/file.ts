@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fail } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
-import { validateEntry } from './config.js';
+import { buildConfig, validateEntry } from './config.js';
 
 export function parseConfigText(text: string): Map<string, string> {
   const entries = new Map<string, string>();
@@ -32,7 +32,10 @@ export function readConfigFile(path: string): Map<string, string> {
   return parseConfigText(readFileSync(path, 'utf8'));
 }
 
-/** Sets or (with value undefined) deletes one key, validating it first, and rewrites the file. */
+/**
+ * Sets or (with value undefined) deletes one key, validating it and then the whole resulting
+ * configuration first (at most 10 users, for one), and rewrites the file.
+ */
 export function updateConfigFile(path: string, key: string, value: string | undefined): Map<string, string> {
   const entries = readConfigFile(path);
   if (value === undefined) {
@@ -42,6 +45,7 @@ export function updateConfigFile(path: string, key: string, value: string | unde
     validateEntry(key, value);
     entries.set(key, value);
   }
+  buildConfig(entries);
   writeFileAtomic(path, formatConfigText(entries), 0o600);
   return entries;
 }

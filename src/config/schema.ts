@@ -2,7 +2,7 @@
  * Every configuration key Tendril knows, with its syntax, default and meaning. The keys are the
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
-import { parseCommands } from '../web/spec.js';
+import { checkSpec, parseCommands } from '../web/spec.js';
 import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
 
 export interface KeySpec {
@@ -23,6 +23,24 @@ const MAX_PASSWORD = 49;
 function password(text: string): void {
   if (text.length > MAX_PASSWORD) throw new Error(`a password is at most ${MAX_PASSWORD} characters`);
   if (/[\0\r\n]/.test(text)) throw new Error('a password cannot contain NUL, CR or LF');
+}
+
+function nonEmpty(text: string): void {
+  if (text.trim() === '') throw new Error('a path is needed');
+}
+
+/** A sync peer URL: http or https, a host, no credentials, query or fragment. */
+export function parsePeerUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('expected http://host:port or https://host:port');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('a peer URL is http:// or https://');
+  if (url.username !== '' || url.password !== '') throw new Error('credentials go in sync.peer.NAME.token, not in the URL');
+  if (url.search !== '' || url.hash !== '') throw new Error('a peer URL has no query or fragment');
+  return url;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -90,9 +108,56 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'web.commands',
     doc: 'The web servers the node runs, as start --commands takes them: "web server --mode=upstream --port=4110; web server --mode=server --port=8443 --certfile=F --keyfile=F". Unset: one upstream server on rhizome.http.port.',
+    // Checked as the node will check it at start (modes, addresses, readable certificates that
+    // match their keys), so an impossible server is refused now rather than at the next start.
     validate: (t) => {
-      parseCommands(t);
+      for (const spec of parseCommands(t)) checkSpec(spec);
     },
+  },
+  {
+    key: 'sync.peer.*.url',
+    doc: 'A Tendril peer to sync with (NAME is any label, e.g. 0): http://host:port or https://host:port, with a path if the peer is served under one. `tendril sync peer add` sets it.',
+    validate: parsePeerUrl,
+  },
+  {
+    key: 'sync.peer.*.token',
+    doc: 'An API token of that peer (tendril web generate-token on the peer). A read-only token syncs pull-only.',
+    validate: (t) => {
+      if (!/^[\x21-\x7e]{1,200}$/.test(t)) throw new Error('a token is 1 to 200 printable characters');
+    },
+    secret: true,
+  },
+  {
+    key: 'sync.peer.*.token_file',
+    doc: 'A file whose first line is the API token of that peer (instead of sync.peer.NAME.token).',
+    validate: nonEmpty,
+  },
+  {
+    key: 'sync.peer.*.ca',
+    doc: 'HTTPS peers: a PEM file of the CA (or the certificate itself) to trust for that peer; default: the system CAs.',
+    validate: nonEmpty,
+  },
+  {
+    key: 'sync.peer.*.cert',
+    doc: 'HTTPS peers in mtls mode: the PEM client certificate to present to that peer.',
+    validate: nonEmpty,
+  },
+  {
+    key: 'sync.peer.*.key',
+    doc: 'The PEM private key of sync.peer.NAME.cert.',
+    validate: nonEmpty,
+  },
+  {
+    key: 'sync.repair_interval',
+    doc: 'How often a link this node opened reconciles again, to repair anything live propagation missed (seconds, or with a unit s, m, h).',
+    validate: parseInterval,
+    default: '10m',
+  },
+  {
+    key: 'metrics.enable',
+    doc: 'When on, the node keeps Prometheus metrics, served at /metrics behind the API credentials by every web server that serves them (web server --serve: api,metrics by default; --serve=metrics alone for a listener of their own). Applies at the next start.',
+    validate: parseBoolean,
+    default: '1',
   },
   {
     key: 'log.level',

@@ -134,7 +134,7 @@ export function basicAuthenticator(users: () => Readonly<Record<string, string>>
       let match: string | undefined;
       for (const [name, expected] of digests) if (timingSafeEqual(presented, expected)) match = name;
       if (match === undefined) return undefined;
-      const principal = principalFor(`basic:${match}`);
+      const principal = principalFor(`basic:${match}`, true, true);
       if (proven.size < MAX_PROVEN) proven.set(key, principal);
       return principal;
     },
@@ -149,7 +149,7 @@ export function tokenAuthenticator(check: (token: string) => { id: string; readO
     authenticate(credentials) {
       if (credentials?.scheme !== 'token') return undefined;
       const token = check(credentials.token);
-      return token && principalFor(`token:${token.id}`, !token.readOnly);
+      return token && principalFor(`token:${token.id}`, !token.readOnly, false);
     },
   };
 }
@@ -168,11 +168,11 @@ export function anyOf(...authenticators: readonly Authenticator[]): Authenticato
 }
 const principals = new Map<string, Principal>();
 /** Principals are immutable and few; sharing them saves an allocation per request. */
-function principalFor(id: string, canWrite = true): Principal {
-  const key = `${canWrite ? 'w' : 'r'}${id}`;
+function principalFor(id: string, canWrite: boolean, canManage: boolean): Principal {
+  const key = `${canWrite ? 'w' : 'r'}${canManage ? 'm' : '-'}${id}`;
   let p = principals.get(key);
   if (!p) {
-    p = Object.freeze({ id, canWrite });
+    p = Object.freeze({ id, canWrite, canManage });
     principals.set(key, p);
   }
   return p;
@@ -180,6 +180,6 @@ function principalFor(id: string, canWrite = true): Principal {
 
 /** Accepts every request, as `api.restful.authorization=noauth` and the control socket do. */
 export function openAuthenticator(id: string): Authenticator {
-  const principal: Principal = { id, canWrite: true };
+  const principal: Principal = { id, canWrite: true, canManage: true };
   return { authenticate: () => principal };
 }

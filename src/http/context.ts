@@ -18,8 +18,10 @@ export class Context implements RequestContext, ResponseContext {
   path = '';
   query: readonly QueryParameter[] = [];
   params: Readonly<Record<string, string>> = NO_PARAMS;
+  /** The matched route's pattern in the route table, once matched (for the metrics). */
+  route: string | undefined = undefined;
   contentType: ContentType | undefined = undefined;
-  principal: Principal = { id: 'anonymous', canWrite: false };
+  principal: Principal = { id: 'anonymous', canWrite: false, canManage: false };
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
   private abort: AbortController | undefined = undefined;

@@ -14,9 +14,9 @@ export function isUnframed(req: IncomingMessage): boolean {
 
 /**
  * Checks the framing rules; returns the multipart Content-Type of a POST with a body (undefined
- * for any other request).
+ * for any other request). `rawBody`: the family's POST bodies are of that media type instead.
  */
-export function checkFraming(req: IncomingMessage): ContentType | undefined {
+export function checkFraming(req: IncomingMessage, rawBody?: string): ContentType | undefined {
   const method = req.method ?? 'GET';
   // Node's parser has already refused a malformed or contradictory Content-Length.
   const te = req.headers['transfer-encoding'];
@@ -32,6 +32,10 @@ export function checkFraming(req: IncomingMessage): ContentType | undefined {
 
   if (typeHeader === undefined) fail('HTTP_MISSING_CONTENT_TYPE');
   const contentType = parseContentType(typeHeader);
+  if (rawBody !== undefined) {
+    if (`${contentType.type}/${contentType.subtype}` !== rawBody) fail('HTTP_UNSUPPORTED_MEDIA_TYPE');
+    return undefined;
+  }
   // Compared case-sensitively, as the reference does.
   if (contentType.type !== 'multipart' || contentType.subtype !== 'form-data') fail('HTTP_UNSUPPORTED_MEDIA_TYPE');
   if (!contentType.boundary) fail('HTTP_MISSING_BOUNDARY');

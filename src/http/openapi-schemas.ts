@@ -103,7 +103,7 @@ export const SCHEMAS: Json = {
                 mode: { type: 'string', enum: ['dev', 'server', 'upstream', 'mtls', 'mesh'] },
                 url: { type: 'string' },
                 dedicated: { type: 'boolean' },
-                serve: { type: 'array', items: { type: 'string', enum: ['api', 'sync', 'direct'] }, description: 'What the server serves (--serve)' },
+                serve: { type: 'array', items: { type: 'string', enum: ['api', 'metrics', 'sync', 'direct'] }, description: 'What the server serves (--serve)' },
               },
             },
           },
@@ -118,6 +118,14 @@ export const SCHEMAS: Json = {
               p99_ms: { type: 'number', minimum: 0 },
               max_ms: { type: 'number', minimum: 0 },
             },
+          },
+          sync: {
+            type: 'object',
+            description: 'Tendril sync since the node started: bundles and payload bytes each way, reconciliation sessions, bundles refused for failing verification',
+            required: ['peers_configured', 'links_up', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'sessions', 'rejected'],
+            properties: Object.fromEntries(
+              ['peers_configured', 'links_up', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'sessions', 'rejected'].map((k) => [k, { type: 'integer', minimum: 0 }]),
+            ),
           },
         },
       },

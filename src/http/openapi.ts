@@ -11,16 +11,22 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'frames';
 
 function bodyOf(route: Route): Body {
+  if (route.family.rawBody !== undefined) return 'frames';
   switch (route.family.name) {
     case 'docs':
+    case 'ui':
       return route.path.includes('{') ? 'asset' : 'html';
     case 'openapi':
       return 'openapi';
     case 'system':
       return 'system';
+    case 'tokens':
+      return route.method === 'GET' ? 'table' : 'result';
+    case 'metrics':
+      return 'metrics';
   }
   if (route.path.endsWith('.json')) return 'table';
   if (route.path.endsWith('.rhm')) return 'manifest';
@@ -30,6 +36,8 @@ function bodyOf(route: Route): Body {
   return 'result';
 }
 
+/** The frames of a Tendril sync link, both ways (docs/sync.md). */
+const FRAMES = { 'application/x-tendril-sync': { schema: { type: 'string', format: 'binary', description: 'Tendril sync frames (docs/sync.md)' } } };
 const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
 const RESULT = { 'application/json': { schema: REF('JsonResult') } };
 
@@ -54,9 +62,14 @@ function content(body: Body): Json {
         'text/css': { schema: { type: 'string' } },
         'text/javascript': { schema: { type: 'string' } },
         'image/png': { schema: { type: 'string', format: 'binary' } },
+        'image/svg+xml': { schema: { type: 'string' } },
       };
+    case 'metrics':
+      return { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
     case 'result':
       return RESULT;
+    case 'frames':
+      return FRAMES;
   }
 }
 
@@ -104,6 +117,7 @@ function baseOperationId(method: string, path: string): string {
 
 function accessNote(route: Route): string {
   if (route.family.public) return 'No credentials needed.';
+  if (route.scope === 'manage') return 'A user of the node (HTTP Basic); API tokens get 403.';
   return route.scope === 'read' ? 'Any credentials, read-only tokens included.' : 'Credentials that may write (not a read-only token).';
 }
 
@@ -111,7 +125,8 @@ function responses(route: Route, body: Body): Json {
   const out: Json = {};
   const headers = route.family.name === 'rhizome' && body !== 'table' ? { headers: RHIZOME_HEADERS } : {};
   for (const status of successStatuses(route)) {
-    out[String(status)] = { description: status === 202 ? 'Accepted, not stored (see the status codes)' : 'Success', ...headers, content: content(body) };
+    const description = status === 202 ? 'Accepted, not stored (see the status codes)' : status === 302 ? 'Found: see the Location header' : 'Success';
+    out[String(status)] = { description, ...headers, content: content(body) };
   }
   if (body === 'octets') {
     out['206'] = {
@@ -144,6 +159,7 @@ function operation(route: Route, operationId: string): Json {
   };
   // Public routes need no credentials: an empty requirement overrides the document's.
   if (route.family.public) op.security = [];
+  if (body === 'frames') op.requestBody = { required: true, content: FRAMES };
   if (route.body === 'multipart') {
     const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
     op.requestBody = {
@@ -164,15 +180,27 @@ const TAGS: Record<string, string> = {
   system: 'Host and node status',
   openapi: 'This description',
   docs: 'This page',
+  sync: 'Tendril sync between nodes: the link other nodes open, and the peers of this one',
+  route: 'Identities reachable through sync links, as the Serval route table lists them',
+  health: 'Health check for load balancers and supervisors',
+  metrics: 'Prometheus metrics',
+  control: 'The owner-only control socket alone: API tokens, keyring load, configuration reload',
+  tokens: 'API tokens, managed by users of the node (never by a token)',
+  ui: 'The web UI: static files of a client of this API',
+  root: 'Leads to the web UI',
 };
 
-/** The document for `routes` (control-only routes are left out: no network listener serves them). */
-export function buildOpenApi(routes: readonly Route[]): Json {
+/**
+ * The document for `routes`. Control-only routes are left out (no network listener serves them)
+ * unless `control` is set: the typed client (src/client/) is generated from that fuller document,
+ * so it also speaks to the control socket.
+ */
+export function buildOpenApi(routes: readonly Route[], options: { control?: boolean } = {}): Json {
   const paths: Record<string, Json> = {};
   const ids = new Set<string>();
   const tags: string[] = [];
   for (const route of routes) {
-    if (route.controlOnly) continue;
+    if (route.controlOnly && options.control !== true) continue;
     const { path } = pathOf(route);
     const base = baseOperationId(route.method, path);
     let id = base;

@@ -6,12 +6,14 @@
  *   2. body framing (400 / 415)
  *   3. API family by path prefix (404), family disabled (404)
  *   4. peer address (403), Origin (403), OPTIONS preflight (200), credentials (401)
- *   5. route (404 / 405), scope of the credentials (403), body length for multipart routes (411)
+ *   5. route (404 / 405), scope of the credentials (403: read-only, or a token where only a user
+ *      may), body length for multipart routes (411)
  *   6. the handler, whose result or error is written by src/http/respond.ts
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail } from '../errors.js';
 import { logRequest, redactUrl, type Logger } from '../log.js';
+import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import { readCredentials } from './credentials.js';
 import { Context } from './context.js';
@@ -40,9 +42,13 @@ export interface PipelineOptions {
    * function: requests a dedicated web server forwarded there are not control requests).
    */
   readonly control?: boolean | ((req: IncomingMessage) => boolean);
+  /** Told of every request's route and completion (the metrics). */
+  readonly observer?: RequestObserver;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+const routeOf = (match: ReturnType<Router['match']>): string | undefined => (match.kind === 'route' ? match.route.path : undefined);
 
 export interface Pipeline {
   /** For the server's 'request' event. */
@@ -60,7 +66,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const level = res.statusCode >= 500 ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
     logRequest(log, level, {
-      remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket.remoteAddress ?? 'local',
+      remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket?.remoteAddress ?? 'local',
       method: ctx.method,
       url: redactUrl(ctx.req.url ?? ''),
       status: res.statusCode,
@@ -78,6 +84,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     res.once('close', () => {
       ctx.closed();
       logCompletion(ctx, res);
+      if (options.observer) {
+        // A request refused before routing (401, 403) is still counted under its route.
+        const route = ctx.route ?? (ctx.path === '' ? undefined : routeOf(router.match(ctx.method, ctx.path)));
+        options.observer.completed(route, ctx.method, res.statusCode, (Date.now() - ctx.startedAt) / 1000);
+      }
     });
     // An answer given before the body was read (an early refusal, a 202 "too big") leaves the
     // rest of the upload unread: read and discard it, as the reference does, so the connection
@@ -98,11 +109,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const target = parseTarget(rawUrl, credentialCost);
       ctx.path = target.path;
       ctx.query = target.query;
-      ctx.contentType = checkFraming(req);
-      const unframed = isUnframed(req);
-
       const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
       const family = router.family(target.path, control);
+      ctx.contentType = checkFraming(req, family?.rawBody);
+      const unframed = isUnframed(req);
+
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
 
       const policy = policyOf(req);
@@ -124,7 +135,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (match.kind === 'none') fail('HTTP_NOT_FOUND');
       const { route } = match;
       ctx.params = match.params;
-      if (route.scope === 'write' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      ctx.route = route.path;
+      options.observer?.started(route.path);
+      // A token is told it is a token before it is told it is read-only: that is what it cannot change.
+      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY');
+      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

@@ -136,7 +136,12 @@ function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult):
     res.end(result.body);
     return;
   }
-  return pipeline(result.body(), res);
+  if (result.live) res.socket?.setTimeout(0);
+  return pipeline(result.body(), res).catch((err: unknown) => {
+    // The client went away before the end (a cut download, a sync link dropped): nobody to tell.
+    if (res.destroyed && (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    throw err;
+  });
 }
 
 /** Writes a handler's result; returns a promise only when the body streams. */
@@ -167,7 +172,9 @@ export function reply(res: ServerResponse, result: Result, ctx: ResponseContext)
 /** The TendrilError behind any thrown value: unexpected ones become an opaque 500, logged in full. */
 export function asTendrilError(err: unknown, log: Logger): TendrilError {
   if (isTendrilError(err)) {
-    if (err.status >= 500) log.error({ err, code: err.code }, 'request failed');
+    // A 503 is a state (the node cannot be reached, said once where it is found), not a fault
+    // with a stack worth logging for every request while it lasts.
+    if (err.status >= 500 && err.status !== 503) log.error({ err, code: err.code }, 'request failed');
     return err;
   }
   log.error({ err }, 'unexpected error');

@@ -22,9 +22,17 @@ export interface Family {
   readonly public?: boolean;
   /**
    * What a web server must serve (`--serve`) for this family to be found on it: `api` (the
-   * default), `sync` or `direct`. Elsewhere the family answers 404, as if it did not exist.
+   * default), `metrics`, `sync` or `direct`; `any`: every server (the health check). Elsewhere the
+   * family answers 404, as if it did not exist.
    */
-  readonly serve?: 'api' | 'sync' | 'direct';
+  readonly serve?: 'api' | 'metrics' | 'sync' | 'direct' | 'any';
+  /** The family is this one path, not every path under it (`/`, which would otherwise take them all). */
+  readonly exact?: boolean;
+  /**
+   * The media type of this family's POST bodies when they are not multipart/form-data (the
+   * frames of a Tendril sync link); anything else is 415.
+   */
+  readonly rawBody?: string;
 }
 
 export interface QueryDoc {
@@ -36,8 +44,12 @@ export interface Route {
   readonly method: Method;
   readonly path: string;
   readonly family: Family;
-  /** `read` routes change nothing the caller can see; read-only credentials may use only these. */
-  readonly scope: 'read' | 'write';
+  /**
+   * `read` routes change nothing the caller can see; read-only credentials may use only these.
+   * `manage` routes manage credentials (API tokens): a user of the node may use them, an API token
+   * never, so a leaked token cannot make itself a successor that outlives its revocation or expiry.
+   */
+  readonly scope: 'read' | 'write' | 'manage';
   /** `multipart`: the route reads a multipart/form-data body. */
   readonly body: 'none' | 'multipart';
   readonly summary: string;
@@ -113,7 +125,7 @@ export class Router {
    * control-only routes do not exist: their paths are unknown, not merely refused.
    */
   family(path: string, control = true): Family | undefined {
-    return (control ? this.families : this.tcpFamilies).find((f) => path.startsWith(f.prefix));
+    return (control ? this.families : this.tcpFamilies).find((f) => (f.exact ? path === f.prefix : path.startsWith(f.prefix)));
   }
 
   match(method: string, path: string, control = true): Match {

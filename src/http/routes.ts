@@ -16,7 +16,15 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import { operationHandlers } from './api/operations.js';
+import { uiHandlers } from './api/ui.js';
+import { metricsHandler } from './api/metrics.js';
+import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
+import type { IncomingMessage } from 'node:http';
+import type { SyncService } from '../services/sync/types.js';
+import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
+import { syncHandlers } from './api/sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -29,6 +37,13 @@ export interface ApiServices {
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => Promise<NodeFacts>;
+  readonly sync: SyncService;
+  /** The client's address (a dedicated server's client, for forwarded requests). */
+  readonly remoteOf: (req: IncomingMessage) => string;
+  /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
+  readonly reloadConfig?: () => void;
+  /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
+  readonly metrics?: MetricsService;
 }
 
 export const FAMILIES = {
@@ -41,6 +56,19 @@ export const FAMILIES = {
   docs: { name: 'docs', prefix: '/docs', wrongMethod: 405, needsRhizome: false, public: true },
   openapi: { name: 'openapi', prefix: '/openapi.json', wrongMethod: 405, needsRhizome: false, public: true },
   control: { name: 'control', prefix: '/control/', wrongMethod: 405, needsRhizome: false },
+  // Tendril sync between nodes (docs/sync.md): only on servers that serve `sync`.
+  sync: { name: 'sync', prefix: '/sync/', wrongMethod: 405, needsRhizome: true, serve: 'sync', rawBody: SYNC_CONTENT_TYPE },
+  syncStatus: { name: 'sync', prefix: '/restful/sync/', wrongMethod: 405, needsRhizome: false },
+  route: { name: 'route', prefix: '/restful/route/', wrongMethod: 404, needsRhizome: false },
+  // For load balancers and supervisors: no credentials, nothing in the answer beyond "up".
+  health: { name: 'health', prefix: '/healthz', wrongMethod: 405, needsRhizome: false, public: true, serve: 'any' },
+  // Prometheus metrics, behind the API's credentials (a read-only token is enough).
+  metrics: { name: 'metrics', prefix: '/metrics', wrongMethod: 405, needsRhizome: false, serve: 'metrics' },
+  // API tokens over the REST API, for users of the node (the web UI): `manage` routes.
+  tokens: { name: 'tokens', prefix: '/restful/tokens', wrongMethod: 405, needsRhizome: false },
+  // The web UI's static files, and `/` that leads there: no credentials, the page signs in itself.
+  ui: { name: 'ui', prefix: '/ui', wrongMethod: 405, needsRhizome: false, public: true },
+  root: { name: 'root', prefix: '/', exact: true, wrongMethod: 405, needsRhizome: false, public: true },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -58,6 +86,11 @@ const IMPORT_QUERY: readonly QueryDoc[] = [
   { name: 'version', doc: 'Version of the manifest being imported' },
 ];
 const FEED_SENDER: QueryDoc = { name: 'sender', doc: "The feed author's SID, used until the feed itself arrives" };
+const TOKEN_QUERY: readonly QueryDoc[] = [
+  { name: 'name', doc: 'Label' },
+  { name: 'expires', doc: 'Lifetime, e.g. 30d' },
+  { name: 'read_only', doc: '1: read-only' },
+];
 const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
@@ -74,6 +107,11 @@ export function buildRoutes(services: ApiServices): Route[] {
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
   const system = systemHandler(services.hostFacts, services.nodeFacts);
+  const sy = syncHandlers(services.sync, services.remoteOf);
+  const op = operationHandlers(services.reloadConfig);
+  const ui = uiHandlers();
+  const TK = FAMILIES.tokens;
+  const U = FAMILIES.ui;
   // The docs read the finished table, which includes their own routes.
   let table: Route[] = [];
   const d = docsHandlers(() => table);
@@ -83,6 +121,8 @@ export function buildRoutes(services: ApiServices): Route[] {
   const D = FAMILIES.docs;
   const O = FAMILIES.openapi;
   const C = FAMILIES.control;
+  const H = FAMILIES.health;
+  const M = FAMILIES.metrics;
   const SID = '/restful/keyring/{sid:hex64}';
   const BID = '/restful/rhizome/{bid:hex64}';
   // prettier-ignore
@@ -129,14 +169,27 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${PAIR}/readall`,                                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readAll, summary: 'Mark a conversation read' },
     { method: 'POST',   path: `${PAIR}/recv/{offset:uint}/read`,                    family: MS, scope: 'write', body: 'none', emptyBody: true, ok: [201, 200], handler: ms.readTo, summary: 'Mark a conversation read up to an offset of their ply' },
     { method: 'GET',    path: '/restful/system',                  family: S, scope: 'read',  body: 'none', handler: system, summary: 'Host and node status (no secrets)' },
+    { method: 'POST',   path: '/sync/v1/link',                    family: FAMILIES.sync, scope: 'read', body: 'none', ok: [200], handler: sy.link, summary: 'Open a Tendril sync link: frames both ways for as long as it lives (a read-only token pulls only)' },
+    { method: 'GET',    path: '/restful/sync/peers.json',         family: FAMILIES.syncStatus, scope: 'read', body: 'none', handler: sy.peers, summary: 'Sync peers: address, state, last contact, bundles and bytes each way, lag' },
+    { method: 'GET',    path: '/restful/route/all.json',          family: FAMILIES.route, scope: 'read', body: 'none', handler: sy.routes, summary: 'Identities reachable: this node\'s own and those of sync peers and beyond, with hop counts' },
     { method: 'GET',    path: '/openapi.json',                    family: O, scope: 'read',  body: 'none', handler: d.openapi, summary: 'This API, described in OpenAPI 3.1' },
     { method: 'GET',    path: '/docs',                            family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/',                           family: D, scope: 'read',  body: 'none', handler: d.page, summary: 'Interactive API documentation' },
     { method: 'GET',    path: '/docs/{file:segment}',             family: D, scope: 'read',  body: 'none', handler: d.asset, summary: 'Assets of the documentation page' },
     { method: 'POST',   path: '/control/keyring/load',            family: C, scope: 'write', body: 'multipart', handler: k.load, controlOnly: true, query: [{ name: 'pin', doc: 'PIN for each loaded identity, in order (repeatable)' }], summary: 'Load identities from a keyring dump' },
-    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: [{ name: 'name', doc: 'Label' }, { name: 'expires', doc: 'Lifetime, e.g. 30d' }, { name: 'read_only', doc: '1: read-only' }], summary: 'Make an API token' },
+    { method: 'POST',   path: '/control/tokens',                  family: C, scope: 'write', body: 'none', handler: t.generate, controlOnly: true, query: TOKEN_QUERY, summary: 'Make an API token' },
     { method: 'GET',    path: '/control/tokens',                  family: C, scope: 'read',  body: 'none', handler: t.list, controlOnly: true, summary: 'List API tokens' },
     { method: 'DELETE', path: '/control/tokens/{id:segment}',     family: C, scope: 'write', body: 'none', handler: t.revoke, controlOnly: true, summary: 'Revoke an API token' },
+    { method: 'POST',   path: '/control/config/reload',           family: C, scope: 'write', body: 'none', ok: [200], handler: op.reloadConfig, controlOnly: true, summary: 'Apply the configuration file now; answers once applied' },
+    { method: 'GET',    path: '/healthz',                         family: H, scope: 'read',  body: 'none', handler: op.health, summary: 'Health check: 200 while the node serves requests (no credentials)' },
+    { method: 'GET',    path: '/metrics',                         family: M, scope: 'read',  body: 'none', handler: metricsHandler(services.metrics), summary: 'Metrics in the Prometheus text format' },
+    { method: 'GET',    path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', handler: t.list, summary: 'List API tokens (a user of the node, not a token)' },
+    { method: 'POST',   path: '/restful/tokens',                  family: TK, scope: 'manage', body: 'none', ok: [201], handler: t.generate, query: TOKEN_QUERY, summary: 'Make an API token; its secret is in this answer only (a user of the node, not a token)' },
+    { method: 'DELETE', path: '/restful/tokens/{id:segment}',     family: TK, scope: 'manage', body: 'none', handler: t.revoke, summary: 'Revoke an API token (a user of the node, not a token)' },
+    { method: 'GET',    path: '/',                                family: FAMILIES.root, scope: 'read', body: 'none', ok: [302], handler: ui.root, summary: 'Leads to the web UI (/ui/)' },
+    { method: 'GET',    path: '/ui',                              family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/',                             family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
+    { method: 'GET',    path: '/ui/{file:segment}',               family: U, scope: 'read',  body: 'none', handler: ui.asset, summary: 'Assets of the web UI' },
   ];
   return table;
 }

@@ -16,6 +16,8 @@ export interface Principal {
   readonly id: string;
   /** False for read-only credentials: such callers may only use routes whose scope is `read`. */
   readonly canWrite: boolean;
+  /** False for API tokens: only a user of the node may use `manage` routes (API tokens). */
+  readonly canManage: boolean;
 }
 
 export interface RequestContext {
@@ -79,7 +81,13 @@ export interface BodyResult {
   readonly headers?: HeaderMap;
   /** The bytes, or a stream of exactly `length` bytes. */
   readonly body: Buffer | (() => Readable);
-  readonly length: number;
+  /** undefined: a stream of unknown length, sent chunked. */
+  readonly length: number | undefined;
+  /**
+   * A stream that may be quiet for long (a sync link): the connection's idle timeout is
+   * suspended, as for a long-poll.
+   */
+  readonly live?: boolean;
 }
 
 export type Result = JsonResult | JsonTable | BodyResult;

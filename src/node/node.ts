@@ -6,6 +6,7 @@
  * and always on the owner-only control socket, through which the CLI reaches a running node.
  */
 import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
@@ -22,12 +23,17 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { createMetrics } from '../services/metrics/metrics.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
 import { openTokens } from '../services/tokens/tokens.js';
 import type { TokenService } from '../services/tokens/types.js';
 import { removeStaleTemporaries, writeFileAtomic } from '../store/atomic-file.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
+import { createSyncService } from '../services/sync/service.js';
+import { syncStoreOf } from '../services/sync/store-view.js';
+import { registerSyncMetrics } from '../services/sync/sync-metrics.js';
+import type { SyncService } from '../services/sync/types.js';
 import { acceptLinks } from '../web/link-node.js';
 import { isServe } from '../web/modes.js';
 import { embeddedPolicy, frontPolicy, type Authenticators } from '../web/policy.js';
@@ -57,6 +63,10 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
+  readonly reloadConfig?: () => void;
+  /** Where the node's log goes (a file for `start --detach`), for `tendril status`; default stdout. */
+  readonly logFile?: string;
 }
 
 export interface NodeState {
@@ -66,6 +76,10 @@ export interface NodeState {
   readonly urls: readonly string[];
   readonly controlSocket: string;
   readonly startedAt: string;
+  /** The embedded web servers, with their modes and what they serve. */
+  readonly webServers?: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly serve: readonly string[] }>;
+  /** The log file, or undefined when the log goes to standard output. */
+  readonly logFile?: string;
 }
 
 export interface RunningNode {
@@ -75,6 +89,9 @@ export interface RunningNode {
   readonly keyring: KeyringService;
   readonly rhizome: RhizomeService;
   readonly tokens: TokenService;
+  readonly sync: SyncService;
+  /** The configuration changed (the CLI reloaded it): services that hold on to parts of it look again. */
+  configChanged(): void;
   stop(): Promise<void>;
 }
 
@@ -125,6 +142,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       reliableClock: () => config().rhizome.reliableClock,
     });
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
+    // Sync dials its peers only in a node that serves (not one started for a single CLI command).
+    const sync = createSyncService({
+      store: syncStoreOf(store),
+      rhizome,
+      keyring,
+      dir: join(paths.root, 'sync'),
+      peers: () => config().sync.peers,
+      repairIntervalMs: () => config().sync.repairIntervalMs,
+      dial: options.tcp !== false,
+      software: SERVER_HEADER,
+      log: log.child({ service: 'sync' }),
+    });
+    stops.push(() => sync.stop());
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
       tokenAuthenticator((token) => tokens.check(token)),
@@ -154,8 +184,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         unlockedIdentities: keyring.list().length,
         webServers: [...webServers, ...attached().map((d) => ({ mode: d.mode, url: d.url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
+        sync: sync.counters(),
       };
     };
+
+    // The metrics registry: services that have figures of their own register them on
+    // metrics.registry (prom-client), as the Rhizome and keyring figures are read here.
+    const metrics = config().metrics.enable
+      ? createMetrics({ version: VERSION, bundles: () => rhizome.stats(), unlockedIdentities: () => keyring.list().length })
+      : undefined;
+    if (metrics) stops.push(() => metrics.stop());
+    if (metrics) registerSyncMetrics(metrics.registry, sync);
 
     const router = new Router(
       buildRoutes({
@@ -167,6 +206,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
+        sync,
+        // A dedicated server's clients come through its link with their own addresses.
+        remoteOf: (req) => req.socket.remoteAddress ?? 'local',
+        reloadConfig: options.reloadConfig,
+        metrics,
       }),
     );
     const configured = (family: Family): boolean =>
@@ -176,7 +220,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const servedBy =
       (serves: readonly string[]) =>
       (family: Family): boolean =>
-        configured(family) && serves.includes(family.serve ?? 'api');
+        configured(family) && (family.serve === 'any' || serves.includes(family.serve ?? 'api'));
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
@@ -192,6 +236,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       serverHeader: SERVER_HEADER,
       control: true,
       familyEnabled: configured,
+      observer: metrics,
     });
     const controlServer = createHttpServer(control, log, SERVER_HEADER);
     // Dedicated web servers attach there too, and their clients' connections are served by a
@@ -205,6 +250,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
             log,
             serverHeader: SERVER_HEADER,
             familyEnabled: servedBy(hello.serve.filter(isServe)),
+            observer: metrics,
           }),
           log,
           SERVER_HEADER,
@@ -227,10 +273,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           log,
           serverHeader: SERVER_HEADER,
           familyEnabled: servedBy(servesOf(spec)),
+          observer: metrics,
         });
         let listening = 0;
         await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
-          listening = await listenForSpec(s, spec, options.port ?? config().rhizome.port);
+          // A port given explicitly (start --port) is that port or an error; only the configured
+          // default searches upwards for a free one, as the reference's does.
+          const exact = spec.port === undefined && options.port !== undefined ? { ...spec, port: options.port } : spec;
+          listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
@@ -245,6 +295,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       urls,
       controlSocket: paths.controlSocket,
       startedAt,
+      webServers: webServers.map((w) => ({ mode: w.mode, url: w.url, serve: w.serve })),
+      logFile: options.logFile,
     };
     // Whole files, renamed into place: `tendril status` and scripts read them while the node
     // starts. The port file last: scripts and tests wait for it, and then read the state file.
@@ -257,7 +309,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, tokens, stop };
+    return { state, port, keyring, rhizome, tokens, sync, configChanged: () => sync.configChanged(), stop };
   } catch (err) {
     await stop();
     throw err;

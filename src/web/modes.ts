@@ -9,10 +9,12 @@ export type Mode = (typeof MODES)[number];
 
 /**
  * What a web server may serve (`web server --serve=LIST`): `api`, the REST API with its docs;
- * `sync`, Tendril sync between nodes (credentials: an API token of this node); `direct`, Rhizome
- * Direct, the reference's node-to-node HTTP sync, which its clients use without credentials.
+ * `metrics`, Prometheus metrics at /metrics (behind the API's credentials; `--serve=metrics` alone
+ * gives them a listener of their own); `sync`, Tendril sync between nodes (credentials: an API
+ * token of this node); `direct`, Rhizome Direct, the reference's node-to-node HTTP sync, which its
+ * clients use without credentials. /healthz is served by every server.
  */
-export const SERVES = ['api', 'sync', 'direct'] as const;
+export const SERVES = ['api', 'metrics', 'sync', 'direct'] as const;
 export type Serve = (typeof SERVES)[number];
 
 export interface ModePolicy {
@@ -34,14 +36,14 @@ export interface ModePolicy {
 
 export const MODE_POLICY: Readonly<Record<Mode, ModePolicy>> = {
   // Local development: plain HTTP, no credentials, any browser origin, loopback only.
-  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, corsAny: true, serveDefault: ['api'], api: true },
+  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, corsAny: true, serveDefault: ['api', 'metrics'], api: true },
   // Facing a network: HTTPS only, credentials required, any bind address.
-  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api'], api: true },
+  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
   // Behind a TLS terminator on this host (nginx): plain HTTP on loopback, credentials required.
   // The node's embedded default, and the reference's own behaviour.
-  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, corsAny: false, serveDefault: ['api'], api: true },
+  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
   // Behind a load balancer elsewhere: HTTPS, client certificates from --clientca, credentials.
-  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api'], api: true },
+  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
   // Between nodes of a LAN mesh: plain HTTP on any address, for node-to-node sync alone. The REST
   // API (identities, PINs, passwords) never crosses a network in the clear, so this mode refuses
   // `--serve=api`; Tendril sync still needs a token, Rhizome Direct carries only signed bundles.

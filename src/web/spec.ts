@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { fail } from '../errors.js';
-import { isMode, isServe, MODE_POLICY, MODES, type Mode, type Serve } from './modes.js';
+import { isMode, isServe, MODE_POLICY, MODES, SERVES, type Mode, type Serve } from './modes.js';
 
 export interface ServerSpec {
   readonly mode: Mode;
@@ -90,8 +90,8 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
 function parseServe(text: string | undefined): Serve[] | undefined {
   if (text === undefined) return undefined;
   const list = text.split(',').filter(Boolean);
-  if (list.length === 0) usage('--serve needs at least one of api, sync, direct');
-  for (const item of list) if (!isServe(item)) usage(`--serve: unknown ${JSON.stringify(item)} (api, sync, direct)`);
+  if (list.length === 0) usage(`--serve needs at least one of ${SERVES.join(', ')}`);
+  for (const item of list) if (!isServe(item)) usage(`--serve: unknown ${JSON.stringify(item)} (${SERVES.join(', ')})`);
   return [...new Set(list as Serve[])];
 }
 
@@ -168,8 +168,9 @@ function tlsMaterial(spec: ServerSpec, clientCerts: boolean): TlsMaterial {
 export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
   const policy = MODE_POLICY[spec.mode];
   if (isIP(spec.bind) === 0 && spec.bind !== 'localhost') usage(`--bind must be an IP address, not ${JSON.stringify(spec.bind)}`);
-  if (!policy.api && servesOf(spec).includes('api')) {
-    usage(`${spec.mode} mode never serves the REST API over plain HTTP on a network: --serve=sync,direct (or server mode for the API)`);
+  // Metrics ask for the API's credentials, which plain HTTP on a network would carry in the clear.
+  if (!policy.api && servesOf(spec).some((s) => s === 'api' || s === 'metrics')) {
+    usage(`${spec.mode} mode never serves the REST API or metrics over plain HTTP on a network: --serve=sync,direct (or server mode for the API)`);
   }
   if (policy.loopbackOnly && !isLoopbackAddress(spec.bind)) {
     usage(`${spec.mode} mode can only bind to a loopback address (127.0.0.1 or ::1), not ${spec.bind}`);

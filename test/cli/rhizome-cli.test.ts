@@ -181,7 +181,11 @@ void describe('tendril rhizome', { concurrency: 4 }, () => {
 
     const hex = await runCli(p.root, ['rhizome', 'add', file, '--secret', 'ABC']);
     assert.equal(hex.code, 1);
-    assert.equal(hex.stderr, 'tendril: Invalid "bundle-secret" form part (HTTP 400)\n');
+    assert.equal(
+      hex.stderr,
+      'tendril: warning: --secret on the command line is visible to other local users (ps); prefer --secret-file, --ask-secret or TENDRIL_BUNDLE_SECRET\n' +
+        'tendril: Invalid "bundle-secret" form part (HTTP 400)\n',
+    );
   });
 
   void it('--author: a keyring identity authors the bundle; an unknown SID is refused with the node\'s reason', async () => {

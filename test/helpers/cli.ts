@@ -3,11 +3,14 @@
  * user would, and cleans up nodes it left running.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../../src/node/pid-lock.js';
 import type { InstancePaths } from '../../src/node/instance.js';
+import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
+import { newKeyringFile, writeKeyringFile } from '../../src/store/keyring-file.js';
+import { makeInstance } from './node.js';
 
 /** The repository root: the CLI runs from there so `--import tsx` resolves. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -118,4 +121,31 @@ export function parseIdentityLines(stdout: string): string[][] {
     const [sid, identity, did, ...name] = l.split(':');
     return [sid!, identity!, did!, name.join(':')];
   });
+}
+
+/**
+ * Instance directories for a CLI test file: `make()` gives one with the test users and a cheap
+ * keyring (its PIN key derivation the cheapest, so the many one-shot commands do not each pay for
+ * a production Argon2id run); `cleanUp()` (for `after`) stops what the file left running in them
+ * and removes them.
+ */
+export function cliInstances(): { make(entries?: Record<string, string>): InstancePaths; track(stop: () => Promise<void>): void; cleanUp(): Promise<void> } {
+  const made: InstancePaths[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  return {
+    make(entries = {}) {
+      const paths = makeInstance(entries);
+      made.push(paths);
+      writeKeyringFile(paths.keyringFile, newKeyringFile(TEST_PIN_KEY_PARAMS));
+      return paths;
+    },
+    track: (stop) => void stops.push(stop),
+    async cleanUp() {
+      for (const stop of stops) await stop();
+      for (const paths of made) {
+        await killInstanceNode(paths);
+        rmSync(paths.root, { recursive: true, force: true });
+      }
+    },
+  };
 }

@@ -173,7 +173,8 @@ void describe('common REST layer', () => {
     });
 
     void it('an unknown path is 404 with a JSON result', async () => {
-      for (const path of ['/', '/restful/nonexistent', '/restful', '/favicon.ico']) {
+      // (`/` itself leads to the web UI: test/web/ui-static.test.ts.)
+      for (const path of ['/nonexistent', '/restful/nonexistent', '/restful', '/favicon.ico']) {
         const r = await t.request('GET', path);
         assert.equal(r.status, 404, path);
         assert.equal(r.headers['content-type'], 'application/json');

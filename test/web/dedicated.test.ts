@@ -1,6 +1,6 @@
 /**
  * A dedicated web server (`tendril web server …`, its own process, attached to the node over the
- * owner-only control socket: src/web/dedicated.ts, src/web/proxy.ts) beside the node's own:
+ * owner-only control socket: src/web/dedicated.ts, src/web/link-front.ts) beside the node's own:
  * identical answers across the API families; long-polls, 50 MiB uploads and downloads and
  * `Expect: 100-continue` streaming through; the control routes out of reach, also for requests
  * smuggled inside another or pipelined after one; 503 while the node restarts and service again after, without

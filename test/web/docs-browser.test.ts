@@ -9,38 +9,13 @@
  * installs chromium, so a missing browser there is a broken setup, not a reason to pass.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { failWithoutChromiumInCi, launchChromium, SKIP_WITHOUT_CHROMIUM } from '../helpers/browser.js';
 import { cliOk } from '../helpers/cli.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = (process.env.CI ?? '') !== '';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP = HAVE_CHROMIUM ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
-
-if (IN_CI && !HAVE_CHROMIUM) {
-  it('finds Debian chromium (CI is set)', () => {
-    assert.fail(`CI is set but ${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
-  });
-}
-
-/**
- * Root runs Chromium without its sandbox; the rest stop its background traffic (updates, sync,
- * safe browsing, QUIC probes), which this machine's closed network would refuse.
- */
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
+failWithoutChromiumInCi();
 
 interface Run {
   readonly urls: string[];
@@ -48,7 +23,7 @@ interface Run {
   readonly page: Page;
 }
 
-describe('docs page in headless Chromium', { skip: SKIP }, () => {
+describe('docs page in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
   let tn: TestNode;
   let browser: Browser;
   let sid: string;
@@ -60,8 +35,7 @@ describe('docs page in headless Chromium', { skip: SKIP }, () => {
     sid = (await tn.node.keyring.add({ name: 'Alice', did: '5551234' })).sidHex;
     const doc = (await tn.request('GET', '/openapi.json')).json<{ paths: Record<string, Record<string, { operationId: string }>> }>();
     operation = `operations-keyring-${doc.paths['/restful/keyring/identities.json']!.get!.operationId}`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 60_000 });
+    browser = await launchChromium();
   });
 
   after(async () => {

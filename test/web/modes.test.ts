@@ -379,7 +379,7 @@ void describe('web server modes: impossible combinations are start-up errors', {
       [['web', 'server', '--mode=dev', `--certfile=${c.server.certFile}`], /--certfile has no use in dev mode/],
       [['web', 'server', '--mode=bogus'], /unknown mode "bogus"/],
       [['web', 'server', '--port=abc'], /invalid port "abc"/],
-      [['web', 'server', '--colour=blue'], /unknown option --colour/],
+      [['web', 'server', '--colour=blue'], /unknown option '--colour=blue'/],
     ];
     // Two at a time: each is a Node process start.
     for (let i = 0; i < runs.length; i += 2) {

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.js';
 import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
 import { checkSpec, parseCommands, parseServerArgs, servesOf, type ServerSpec } from '../../src/web/spec.js';
 import { HARRY, startTestNode, type TestNode } from '../helpers/node.js';
+import { request as httpRequest } from 'node:http';
 import { webRequest } from '../helpers/web.js';
 
 const LIST = '/restful/keyring/identities.json';
@@ -26,8 +27,8 @@ function usageOf(fn: () => unknown): string {
 
 void describe('--serve: parsing and refusals', () => {
   void it('defaults to the API in the API modes and to sync,direct in mesh mode', () => {
-    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream'], 'server')), ['api']);
-    assert.deepEqual(servesOf(parseServerArgs(['--mode=dev'], 'server')), ['api']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream'], 'server')), ['api', 'metrics']);
+    assert.deepEqual(servesOf(parseServerArgs(['--mode=dev'], 'server')), ['api', 'metrics']);
     assert.deepEqual(servesOf(parseServerArgs(['--mode=mesh', '--bind=0.0.0.0'], 'server')), ['sync', 'direct']);
     assert.deepEqual(servesOf(parseServerArgs(['--mode=upstream', '--serve=api,sync,direct,sync'], 'server')), ['api', 'sync', 'direct']);
     assert.deepEqual(parseCommands('web server --mode=mesh --bind=0.0.0.0 --serve=direct')[0]?.serve, ['direct']);
@@ -38,6 +39,8 @@ void describe('--serve: parsing and refusals', () => {
     assert.match(usageOf(() => parseServerArgs(['--serve=,'], 'server')), /--serve needs at least one/);
     const mesh = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--serve=sync,api'], 'server');
     assert.match(usageOf(() => checkSpec(mesh)), /mesh mode never serves the REST API/);
+    const meshMetrics = parseServerArgs(['--mode=mesh', '--bind=0.0.0.0', '--serve=metrics'], 'server');
+    assert.match(usageOf(() => checkSpec(meshMetrics)), /mesh mode never serves the REST API or metrics/);
   });
 
   void it('lets mesh mode listen in plain HTTP on a non-loopback address, without TLS files', () => {
@@ -79,13 +82,54 @@ void describe('--serve: families are found only where they are served', () => {
     }
   });
 
+  /** Opens a sync link and returns the status of its answer (the link is dropped at once). */
+  const linkStatus = (url: string): Promise<{ status: number; type: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'POST',
+          path: '/sync/v1/link',
+          headers: { 'Content-Type': 'application/x-tendril-sync', 'Transfer-Encoding': 'chunked', Authorization: HARRY },
+          agent: false,
+        },
+        (res) => {
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] });
+          req.destroy();
+        },
+      );
+      req.on('error', reject);
+      req.write('');
+    });
+
+  void it('answers the Tendril sync link only where sync is served, 404 elsewhere', async () => {
+    for (const url of [t.node.state.urls[1]!, dedicated[0]!.url]) {
+      const r = await linkStatus(url);
+      assert.equal(r.status, 200, url);
+      assert.equal(r.type, 'application/x-tendril-sync');
+    }
+    for (const url of [t.node.state.urls[0]!, t.node.state.urls[2]!, dedicated[1]!.url]) {
+      assert.equal((await linkStatus(url)).status, 404, url);
+      const r = await webRequest(url, 'POST', '/sync/v1/link', { headers: { 'Content-Type': 'application/x-tendril-sync', Authorization: HARRY }, body: 'x' });
+      assert.equal(r.status, 404, url);
+      assert.equal(r.json<{ http_status_code: number }>().http_status_code, 404);
+    }
+    // The sync status and the route table are part of the REST API: not where only sync is served.
+    for (const path of ['/restful/sync/peers.json', '/restful/route/all.json']) {
+      assert.equal((await webRequest(t.node.state.urls[0]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 200, path);
+      assert.equal((await webRequest(t.node.state.urls[1]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 404, path);
+    }
+  });
+
   void it('reports what each embedded server serves in the node status', async () => {
     const r = await t.request('GET', '/restful/system');
     const servers = r.json<{ node: { web_servers: Array<{ mode: string; serve: string[] }> } }>().node.web_servers;
     assert.deepEqual(
       servers.filter((s) => s.serve !== undefined).slice(0, 3).map((s) => [s.mode, s.serve.join(',')]),
       [
-        ['upstream', 'api'],
+        ['upstream', 'api,metrics'],
         ['upstream', 'sync,direct'],
         ['mesh', 'direct'],
       ],

@@ -28,6 +28,7 @@ interface SystemBody {
     unlocked_identities: number;
     web_servers: Array<{ mode: string; url: string; dedicated: boolean; serve: string[] }>;
     event_loop_delay: { window_seconds: number; mean_ms: number; p50_ms: number; p99_ms: number; max_ms: number };
+    sync: Record<string, number>;
   };
 }
 
@@ -55,6 +56,7 @@ const NODE_TYPES: Record<string, string> = {
   unlocked_identities: 'integer',
   web_servers: 'array',
   event_loop_delay: 'delay',
+  sync: 'sync',
 };
 
 function typeOk(value: unknown, expected: string): boolean {
@@ -78,6 +80,11 @@ function typeOk(value: unknown, expected: string): boolean {
         const keys = ['max_ms', 'mean_ms', 'p50_ms', 'p99_ms', 'window_seconds'];
         const delay = value as Record<string, unknown>;
         return typeof value === 'object' && value !== null && Object.keys(delay).sort().join() === keys.join() && keys.every((k) => typeof delay[k] === 'number' && delay[k] >= 0);
+      }
+      case 'sync': {
+        const keys = ['bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'links_up', 'peers_configured', 'rejected', 'sessions'];
+        const sync = value as Record<string, unknown>;
+        return typeof value === 'object' && value !== null && Object.keys(sync).sort().join() === keys.join() && keys.every((k) => Number.isInteger(sync[k]) && (sync[k] as number) >= 0);
       }
       default:
         return false;
@@ -123,7 +130,7 @@ describe('GET /restful/system', () => {
     for (const server of body.node.web_servers) {
       assert.deepEqual(Object.keys(server).sort(), ['dedicated', 'mode', 'serve', 'url']);
       assert.equal(typeof server.dedicated, 'boolean');
-      assert.deepEqual(server.serve, ['api']);
+      assert.deepEqual(server.serve, ['api', 'metrics']);
     }
   });
 
@@ -207,7 +214,7 @@ describe('GET /restful/system', () => {
       // The dedicated server is listed once it has forwarded a request (this one).
       const port = Number(new URL(dedicated.url).port);
       const viaDedicated = (await get(port)).node.web_servers;
-      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true, serve: ['api'] });
+      assert.deepEqual(viaDedicated.at(-1), { mode: 'dev', url: dedicated.url, dedicated: true, serve: ['api', 'metrics'] });
       assert.equal(viaDedicated.length, 3);
     } finally {
       await dedicated.stop();

@@ -121,9 +121,9 @@ void describe('API tokens through the command line', () => {
     await sleep(1100);
     assert.equal((await t.request('GET', LIST, withToken(made.token))).status, 401);
     for (const [args, message] of [
-      [['--expires', 'soon'], /Invalid token expiry \(HTTP 400\)/],
-      [['--expires', '0'], /Invalid token expiry \(HTTP 400\)/],
-      [['--expires', '99999999w'], /Invalid token expiry \(HTTP 400\)/],
+      [['--expires', 'soon'], /--expires soon: expected a number and a unit \(s, m, h, d, w\), e\.g\. 30m, 12h, 90d, 2w/],
+      [['--expires', '0'], /--expires 0: expected a number and a unit .*; a bare number is refused/],
+      [['--expires', '99999999w'], /--expires 99999999w: expected a number and a unit/],
       [['--name', 'x'.repeat(65)], /Invalid token name \(HTTP 400\)/],
     ] as const) {
       const r = await runCli(t.paths.root, ['web', 'generate-token', ...args]);

@@ -4,6 +4,7 @@
  */
 import type { EventLoopDelay } from '../../services/system/event-loop.js';
 import type { HostFacts } from '../../services/system/host.js';
+import type { SyncCounters } from '../../services/sync/types.js';
 import { jsonResult, type Handler } from '../types.js';
 
 export interface NodeFacts {
@@ -15,6 +16,7 @@ export interface NodeFacts {
   readonly unlockedIdentities: number;
   readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean; readonly serve: readonly string[] }>;
   readonly eventLoopDelay: EventLoopDelay;
+  readonly sync: SyncCounters;
 }
 
 export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFacts>): Handler {
@@ -55,6 +57,16 @@ export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFac
             p50_ms: n.eventLoopDelay.p50Ms,
             p99_ms: n.eventLoopDelay.p99Ms,
             max_ms: n.eventLoopDelay.maxMs,
+          },
+          sync: {
+            peers_configured: n.sync.peersConfigured,
+            links_up: n.sync.linksUp,
+            bundles_in: n.sync.bundlesIn,
+            bundles_out: n.sync.bundlesOut,
+            bytes_in: n.sync.bytesIn,
+            bytes_out: n.sync.bytesOut,
+            sessions: n.sync.sessions,
+            rejected: n.sync.rejected,
           },
         },
       ],

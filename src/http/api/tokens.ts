@@ -2,7 +2,7 @@
  * Token management, served on the control socket only: making a token shows its secret once;
  * listing shows records, never secrets; revoking takes effect at once.
  */
-import { parseInterval } from '../../config/values.js';
+import { LIFETIME_FORMAT, parseTokenLifetime } from '../../services/tokens/lifetime.js';
 import { fail, type JsonValue } from '../../errors.js';
 import type { TokenInfo, TokenService } from '../../services/tokens/types.js';
 import { jsonResult, type Handler } from '../types.js';
@@ -21,14 +21,8 @@ export function tokenHandlers(tokens: TokenService): TokenHandlers {
   return {
     async generate(ctx) {
       const expires = ctx.queryValue('expires');
-      let expiresInMs: number | undefined;
-      if (expires !== undefined) {
-        try {
-          expiresInMs = parseInterval(expires);
-        } catch {
-          fail('TOKENS_INVALID_EXPIRY');
-        }
-      }
+      const expiresInMs = expires === undefined ? undefined : parseTokenLifetime(expires);
+      if (expires !== undefined && expiresInMs === undefined) fail('TOKENS_INVALID_EXPIRY', { reason: `Invalid token expiry: expected ${LIFETIME_FORMAT}` });
       const readOnly = ctx.queryValue('read_only');
       const made = await tokens.generate({ name: ctx.queryValue('name'), expiresInMs, readOnly: readOnly === '1' || readOnly === 'true' });
       return jsonResult(201, 'Token generated', [

@@ -37,6 +37,12 @@ export interface StoredBundle {
   readonly manifest: Buffer;
 }
 
+/** A bundle's id and version: what set reconciliation between nodes compares (src/services/sync). */
+export interface BundleKey {
+  readonly bid: Buffer;
+  readonly version: bigint;
+}
+
 /** A bundle as listings return it: everything but the signed manifest bytes. */
 export type ListedBundle = Omit<StoredBundle, 'manifest'>;
 
@@ -163,6 +169,13 @@ export interface RhizomeStore {
   listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys>;
   /** The listed columns of those of these rows that are still stored, in any order. */
   listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]>;
+  /**
+   * Ids and versions of the stored bundles with `from` ≤ bid < `before` (no upper bound when
+   * undefined), in bid order, at most `limit` of them. Every stored manifest counts, also one
+   * whose payload was evicted: that bundle is held, it is only not servable. Sync reads the
+   * store's set range by range with this, resuming a long range after the last id it got.
+   */
+  keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]>;
   /** The highest row id in use (0 for an empty store). */
   lastRowid(): Promise<number>;
   /** How many bundles the store holds. */

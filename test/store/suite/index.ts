@@ -6,6 +6,7 @@
  */
 import { bundleTests } from './bundles.js';
 import type { StoreFactory } from './factory.js';
+import { keyTests } from './keys.js';
 import { largeTests } from './large.js';
 import { listingTests } from './listings.js';
 import { payloadTests } from './payloads.js';
@@ -19,4 +20,5 @@ export function rhizomeStoreSuite(factory: StoreFactory): void {
   payloadTests(factory);
   roomTests(factory);
   largeTests(factory);
+  keyTests(factory);
 }

@@ -34,6 +34,8 @@ export interface Statements {
   readonly lastRowid: Statement<[], { id: bigint | null }>;
   readonly bundleCount: Statement<[], { n: bigint | number }>;
   readonly referenced: Statement<[Buffer], { one: bigint }>;
+  /** Ids and versions in id order within [from, before): reconciliation ranges (sync). */
+  readonly keys: Statement<[Buffer, Buffer, number], { bid: Buffer; version: Buffer }>;
 
   readonly payload: Statement<[Buffer], PayloadRow>;
   readonly payloadData: Statement<[Buffer], { length: bigint; data: Buffer | null }>;
@@ -60,6 +62,8 @@ export function prepareStatements(db: Database): Statements {
     lastRowid: db.prepare('SELECT max(id) AS id FROM manifests'),
     bundleCount: db.prepare('SELECT count(*) AS n FROM manifests'),
     referenced: db.prepare('SELECT 1 AS one FROM manifests WHERE filehash = ? LIMIT 1'),
+    // Served by the UNIQUE index on bid: a range scan, no sort.
+    keys: db.prepare('SELECT bid, version FROM manifests WHERE bid >= ? AND bid < ? ORDER BY bid LIMIT ?'),
 
     payload: db.prepare('SELECT length, data IS NULL AS external FROM payloads WHERE hash = ?'),
     payloadData: db.prepare('SELECT length, data FROM payloads WHERE hash = ?'),

@@ -23,6 +23,7 @@ import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
   BundleFilter,
+  BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
@@ -37,6 +38,9 @@ import type {
   StoreFacts,
   StoreOptions,
 } from '../types.js';
+
+/** Sorts after every 32-byte id (BLOBs compare by bytes, then by length). */
+const AFTER_EVERY_BID = Buffer.alloc(33, 0xff);
 
 export function createStore(db: Database, layout: StoreLayout, uuid: Buffer, options: StoreOptions): RhizomeStore {
   return new SqliteRhizomeStore(db, layout, uuid, options);
@@ -107,6 +111,11 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   async listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
     return this.#lister.listedByRowid(rowids);
+  }
+
+  async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
+    const rows = sqlite(() => this.#statements.keys.all(from, before ?? AFTER_EVERY_BID, limit));
+    return rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) }));
   }
 
   async bundleCount(): Promise<number> {
