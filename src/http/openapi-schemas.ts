@@ -95,7 +95,7 @@ export const SCHEMAS: Json = {
           unlocked_identities: { type: 'integer', minimum: 0 },
           web_servers: {
             type: 'array',
-            description: "The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes",
+            description: "The node's embedded servers and the dedicated ones attached to it now",
             items: {
               type: 'object',
               required: ['mode', 'url', 'dedicated', 'serve'],

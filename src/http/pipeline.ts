@@ -19,7 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail, TendrilError } from '../errors.js';
-import { redactUrl, type Logger } from '../log.js';
+import { logRequest, redactUrl, type Logger } from '../log.js';
 import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import type { Admission } from './admission.js';
@@ -77,18 +77,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const level = res.statusCode >= 500 ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
     const e = ctx.error;
-    log[level](
-      {
-        remote: ctx.client,
-        method: ctx.method,
-        url: redactUrl(ctx.req.url ?? ''),
-        status: res.statusCode,
-        ms: Date.now() - ctx.startedAt,
-        ...(res.writableFinished ? {} : { aborted: true }),
-        ...(e === undefined ? {} : e.why === undefined ? { code: e.code } : { code: e.code, why: e.why }),
-      },
-      'request completed',
-    );
+    logRequest(log, level, {
+      remote: ctx.client,
+      method: ctx.method,
+      url: redactUrl(ctx.req.url ?? ''),
+      status: res.statusCode,
+      ms: Date.now() - ctx.startedAt,
+      aborted: !res.writableFinished,
+      code: e?.code,
+      why: e?.why,
+    });
   }
 
   const refuse = (res: ServerResponse, err: unknown, ctx: Context): void => {

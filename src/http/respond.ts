@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { isTendrilError, TendrilError, type JsonValue } from '../errors.js';
 import type { Logger } from '../log.js';
 import { HTML_TYPE, htmlResult } from './html-result.js';
-import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow } from './json.js';
+import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow, RenderedRow } from './json.js';
 import type { BodyResult, HeaderMap, JsonTable, Result, Row } from './types.js';
 
 export const REASONS: Readonly<Record<number, string>> = {
@@ -141,6 +141,14 @@ async function streamTable(res: ServerResponse, rc: ResponseContext, table: Json
   if (table.live) await flush();
   for await (const row of table.rows) {
     if (res.destroyed) return;
+    if (row instanceof RenderedRow && Buffer.isBuffer(row.json)) {
+      // Rows kept as bytes go out as they are, after what was pending.
+      pending += first ? '\n' : ',\n';
+      first = false;
+      await flush();
+      if (!res.write(row.json)) await once(res, 'drain');
+      continue;
+    }
     pending += jsonTableRow(row, first);
     first = false;
     if (table.live || pending.length >= 16384) await flush();

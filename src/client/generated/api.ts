@@ -1271,7 +1271,7 @@ export interface components {
                 bundles: number;
                 store_bytes: number;
                 unlocked_identities: number;
-                /** @description The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes */
+                /** @description The node's embedded servers and the dedicated ones attached to it now */
                 web_servers: {
                     /** @enum {string} */
                     mode: "dev" | "server" | "upstream" | "mtls" | "mesh";

@@ -46,6 +46,17 @@ export interface BundleKey {
 /** A bundle as listings return it: everything but the signed manifest bytes. */
 export type ListedBundle = Omit<StoredBundle, 'manifest'>;
 
+/**
+ * A batch of a listing's row ids, in its order, and the one column of a row that can change in
+ * place (a verified author is recorded once proven: setAuthor): what a cache of rendered rows must
+ * check on every listing.
+ */
+export interface ListedKeys {
+  readonly rowids: readonly number[];
+  /** The recorded authors of those rows that have one, by row id. */
+  readonly authors: ReadonlyMap<number, Buffer>;
+}
+
 /** What the service asks the store to keep: the signed bytes plus their parsed columns. */
 export type NewBundle = Omit<StoredBundle, 'rowid' | 'inserttime'>;
 
@@ -168,6 +179,13 @@ export interface RhizomeStore {
   list(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly StoredBundle[]>;
   /** As list(), without the signed manifests: what bundle lists show, read more cheaply. */
   listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]>;
+  /**
+   * As listColumns(), only each row's id and recorded author, read far more cheaply: every other
+   * column of a row is fixed for its row id, so a cache of rows by row id needs no more.
+   */
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys>;
+  /** The listed columns of those of these rows that are still stored, in any order. */
+  listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]>;
   /**
    * Ids and versions of the stored bundles with `from` ≤ bid < `before` (no upper bound when
    * undefined), in bid order, at most `limit` of them. Every stored manifest counts, also one

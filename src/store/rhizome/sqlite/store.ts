@@ -31,6 +31,7 @@ import type {
   CommitPayload,
   FinishedPayload,
   ListedBundle,
+  ListedKeys,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -109,6 +110,14 @@ class SqliteRhizomeStore implements RhizomeStore {
     return this.#lister.listColumns(filter, options);
   }
 
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys> {
+    return this.#lister.listKeys(filter, options);
+  }
+
+  async listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+    return this.#lister.listedByRowid(rowids);
+  }
+
   async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
     const rows = sqlite(() => this.#statements.keys.all(from, before ?? AFTER_EVERY_BID, limit));
     return rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) }));
@@ -144,6 +153,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       tempBytes: (delta) => {
         this.#tempBytes += delta;
       },
+      hashes: () => this.#queue.hashes(),
     });
   }
 
