@@ -141,7 +141,7 @@ export async function benchPostgres(seconds: number): Promise<PostgresBench> {
     const url = await cluster.database();
     const [a, b] = await cluster.nodes(url, 2);
     const started = performance.now();
-    if ((await insertMany(a!.port, 1000, 16)) > 0) throw new Error('inserts refused while filling');
+    if ((await insertMany(a!.port, 1000, 16)).refused > 0) throw new Error('inserts refused while filling');
     const sizes = [await sizeFigures(a!.port, 1000, (performance.now() - started) / 1000)];
     const crossNodeFigures = await crossNode(a!.port, b!.port);
     if (LARGE > 1000 + LATENCY_INSERTS + CROSS_ROUNDS + 5) {

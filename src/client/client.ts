@@ -4,6 +4,7 @@
  * (openapi-fetch) for anything the helpers do not cover.
  */
 import { configApi, tokensApi, type ConfigApi, type TokensApi } from './control.js';
+import { directApi, type DirectApi } from './direct.js';
 import { get, makeCore, ok, type Api, type Credentials } from './core.js';
 import { apiErrorOf } from './errors.js';
 import type { components } from './generated/api.js';
@@ -32,6 +33,8 @@ export interface TendrilClient {
   readonly tokens: TokensApi;
   /** Control socket only. */
   readonly config: ConfigApi;
+  /** Control socket only: Rhizome Direct with peers, run by the node. */
+  readonly direct: DirectApi;
   /** Host and node status (GET /restful/system). */
   system(): Promise<SystemStatus>;
   /** True when the node answers its health check (GET /healthz). */
@@ -53,6 +56,7 @@ export function createClient(options: ClientOptions = {}): TendrilClient {
     meshmb: meshmbApi(core),
     tokens: tokensApi(core),
     config: configApi(core),
+    direct: directApi(core),
     system: () => ok<SystemStatus>(core.api.GET('/restful/system')),
     async healthy() {
       try {

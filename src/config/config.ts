@@ -37,6 +37,8 @@ export interface Config {
       /** rhizome.store.url: the postgres backend's database (never with a password). */
       readonly url: string | undefined;
     };
+    /** rhizome.direct.peer.0 … .9, in that order (the ones set). */
+    readonly directPeers: readonly string[];
   };
   readonly web: {
     /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
@@ -147,6 +149,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       maxBlobSize: Number(parseScaled(get('rhizome.max_blob_size'))),
       reliableClock: parseBoolean(get('rhizome.reliable_clock')),
       store: { backend, url: storeUrl },
+      directPeers: Array.from({ length: 10 }, (_, n) => entries.get(`rhizome.direct.peer.${n}`)).filter((p) => p !== undefined),
     },
     web: { commands: entries.get('web.commands') },
     sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')) },

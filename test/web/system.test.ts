@@ -58,6 +58,7 @@ const NODE_TYPES: Record<string, string> = {
   event_loop_delay: 'delay',
   sync: 'sync',
   security: 'security',
+  store: 'store',
 };
 
 /** The figures of node.security (issue 14): every one a count. */
@@ -92,6 +93,15 @@ function typeOk(value: unknown, expected: string): boolean {
         const keys = ['bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'links_up', 'peers_configured', 'rejected', 'sessions'];
         const sync = value as Record<string, unknown>;
         return typeof value === 'object' && value !== null && Object.keys(sync).sort().join() === keys.join() && keys.every((k) => Number.isInteger(sync[k]) && (sync[k] as number) >= 0);
+      }
+      case 'store': {
+        // The backend and its health (the PostgreSQL pass of test/cluster checks the other backend).
+        const store = value as Record<string, unknown>;
+        return (
+          typeof value === 'object' && value !== null && Object.keys(store).sort().join() === 'backend,connected,database_bytes,location' &&
+          (store.backend === 'sqlite' || store.backend === 'postgres') && typeof store.location === 'string' && store.connected === true &&
+          (store.database_bytes === null || (Number.isInteger(store.database_bytes) && (store.database_bytes as number) > 0))
+        );
       }
       case 'security': {
         const figures = value as Record<string, unknown>;

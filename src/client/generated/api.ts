@@ -1111,6 +1111,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rhizome/enquiry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch
+         * @description No credentials needed.
+         */
+        post: operations["postRhizomeEnquiry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rhizome Direct: store a signed bundle (parts "manifest", then "data")
+         * @description No credentials needed.
+         */
+        post: operations["postRhizomeImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/manifestbyprefix/{prefix}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix
+         * @description No credentials needed.
+         */
+        get: operations["getRhizomeManifestbyprefixPrefix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/file/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rhizome Direct: a payload by its SHA-512 (Range supported)
+         * @description No credentials needed.
+         */
+        get: operations["getRhizomeFileHash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/control/rhizome/direct/{mode}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push, pull or sync with Rhizome Direct peers (progress as a live table)
+         * @description Credentials that may write (not a read-only token).
+         */
+        post: operations["postControlRhizomeDirectMode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1182,7 +1282,7 @@ export interface components {
                     /** @description Size of the database file (sqlite) or of the database (pg_database_size) */
                     database_bytes: number | null;
                 };
-                /** @description The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes */
+                /** @description The node's embedded servers and the dedicated ones attached to it now */
                 web_servers: {
                     /** @enum {string} */
                     mode: "dev" | "server" | "upstream" | "mtls" | "mesh";
@@ -1330,7 +1430,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1447,7 +1547,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1555,7 +1655,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1661,7 +1761,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1771,7 +1871,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1877,7 +1977,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1987,7 +2087,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2106,7 +2206,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2221,7 +2321,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2333,7 +2433,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2436,7 +2536,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2564,7 +2664,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2692,7 +2792,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2822,7 +2922,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2955,7 +3055,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3122,7 +3222,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3298,7 +3398,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3537,7 +3637,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3776,7 +3876,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4011,7 +4111,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4175,7 +4275,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4305,7 +4405,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4435,7 +4535,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4566,7 +4666,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4696,7 +4796,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4826,7 +4926,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4957,7 +5057,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5087,7 +5187,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5223,7 +5323,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5354,7 +5454,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5488,7 +5588,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5618,7 +5718,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5749,7 +5849,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5880,7 +5980,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6012,7 +6112,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6177,7 +6277,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6316,7 +6416,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6456,7 +6556,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6597,7 +6697,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6707,7 +6807,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6830,7 +6930,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6940,7 +7040,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7041,7 +7141,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7133,7 +7233,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7225,7 +7325,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7317,7 +7417,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7414,7 +7514,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7560,7 +7660,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7670,7 +7770,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7787,7 +7887,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7899,7 +7999,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8009,7 +8109,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8101,7 +8201,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8211,7 +8311,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8321,7 +8421,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8438,7 +8538,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8550,7 +8650,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8642,7 +8742,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8734,7 +8834,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8826,7 +8926,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8923,7 +9023,667 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    postRhizomeEnquiry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description 10-byte range, then 32-byte BARs (at most 65,536 bytes)
+                     */
+                    data: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A body is needed and its length was not given */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Unsupported content type of the body or of a form part */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    postRhizomeImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A signed manifest
+                     */
+                    manifest: string;
+                    /**
+                     * Format: binary
+                     * @description The payload (empty for none)
+                     */
+                    data: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Accepted, not stored (see the status codes) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A body is needed and its length was not given */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Unsupported content type of the body or of a form part */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Invalid manifest, or a payload that contradicts it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    getRhizomeManifestbyprefixPrefix: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prefix: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    getRhizomeFileHash: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description bytes=FIRST-[LAST]: part of the payload (206) */
+                Range?: string;
+            };
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested byte range */
+            206: {
+                headers: {
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Range not satisfiable */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Several byte ranges asked for at once */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    postControlRhizomeDirectMode: {
+        parameters: {
+            query?: {
+                /** @description The peer (default: rhizome.direct.peer.0 … 9 in turn) */
+                url?: string;
+            };
+            header?: never;
+            path: {
+                mode: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;

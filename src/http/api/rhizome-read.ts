@@ -3,15 +3,14 @@
  * payloads with Range.
  */
 import { parseSid } from '../../crypto/identity.js';
-import { fail, type JsonValue } from '../../errors.js';
-import { toHex } from '../../formats/hex.js';
-import { jsonValue, RenderedRow } from '../json.js';
-import type { BundleFilter } from '../../store/rhizome/types.js';
+import { fail } from '../../errors.js';
+import type { BundleFilter, ListedKeys } from '../../store/rhizome/types.js';
 import { REPLACED_ATTEMPTS } from '../../services/rhizome/read-current.js';
 import { decodeBundleToken, encodeBundleToken } from '../../services/rhizome/token.js';
-import type { ListRow, RhizomeService } from '../../services/rhizome/types.js';
+import type { RhizomeService } from '../../services/rhizome/types.js';
 import { contentRangeHeader, parseRange, resolveRange, unsatisfiableRangeHeader } from '../range.js';
 import type { Handler, RequestContext, Result, Row } from '../types.js';
+import { BundleRows } from './bundle-rows.js';
 import { rhizomeHeaders, rhizomeResult } from './rhizome-reply.js';
 
 export const BUNDLE_COLUMNS = [
@@ -53,26 +52,6 @@ function filterOf(ctx: RequestContext): BundleFilter {
   return filter;
 }
 
-function listRow(row: ListRow, token: string | null): readonly JsonValue[] {
-  const b = row.bundle;
-  return [
-    token,
-    b.rowid,
-    b.service ?? null,
-    toHex(b.bid),
-    b.version,
-    b.date ?? null,
-    b.inserttime,
-    row.author ? toHex(row.author) : null,
-    row.fromhere,
-    b.filesize,
-    b.filehash ? toHex(b.filehash) : null,
-    b.sender ? toHex(b.sender) : null,
-    b.recipient ? toHex(b.recipient) : null,
-    b.name ?? null,
-  ];
-}
-
 /**
  * The newsince long-polls of one node, woken together (spec §3.4).
  *
@@ -86,13 +65,15 @@ function listRow(row: ListRow, token: string | null): readonly JsonValue[] {
  */
 class LiveFeed {
   readonly #rhizome: RhizomeService;
+  readonly #rows: BundleRows;
   readonly #waiters = new Set<Waiter>();
   #unsubscribe: (() => void) | undefined;
   #scheduled: NodeJS.Immediate | undefined;
   #delivering: Promise<void> = Promise.resolve();
 
-  constructor(rhizome: RhizomeService) {
+  constructor(rhizome: RhizomeService, rows: BundleRows) {
     this.#rhizome = rhizome;
+    this.#rows = rows;
   }
 
   join(filter: BundleFilter, after: number, endAt: number, signal: AbortSignal): Waiter {
@@ -143,7 +124,7 @@ class LiveFeed {
       for await (const batch of this.#rhizome.listSince(first.filter, from)) {
         for (const row of batch) {
           last = row.bundle.rowid;
-          rows.push(new RenderedRow(jsonValue(listRow(row, encodeBundleToken(this.#rhizome.uuid, last)))));
+          rows.push(this.#rows.row(row, encodeBundleToken(this.#rhizome.uuid, last)));
           if (rows.length === DELIVERY_ROWS) break;
         }
         if (rows.length === DELIVERY_ROWS) break;
@@ -217,8 +198,6 @@ class Waiter {
   #end(): void {
     this.#ended = true;
     this.#resolve(END);
-    // Gone from the feed even if its rows were never read (the client left before they were).
-    this.#left();
   }
 
   #resolve(wake: Wake): void {
@@ -229,29 +208,29 @@ class Waiter {
 }
 
 /**
- * Rows after `after`, oldest first, then every row stored until `endAt` as it arrives. Waiting
+ * Rows after the waiter's position (`first`: their keys, already being read), oldest first, then
+ * every row stored until the waiter's end as it arrives. Waiting
  * costs nothing: the long-poll sleeps until the feed hands it rows, its timer fires or its client
  * goes away.
  */
 async function* liveRows(
   waiter: Waiter,
   rhizome: RhizomeService,
+  bundleRows: BundleRows,
   filter: BundleFilter,
-  first: AsyncIterable<readonly ListRow[]>,
+  first: AsyncIterable<ListedKeys>,
 ): AsyncGenerator<Row> {
+  let keys: AsyncIterable<ListedKeys> | undefined = first;
   try {
     let catchUp = true;
-    let since: AsyncIterable<readonly ListRow[]> | undefined = first;
     for (;;) {
       if (catchUp) {
         waiter.behind = false;
-        const batches = since ?? rhizome.listSince(filter, waiter.last);
-        since = undefined;
-        for await (const batch of batches) {
-          for (const row of batch) {
-            waiter.last = row.bundle.rowid;
-            yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
-          }
+        const batches = keys ?? rhizome.listKeys(filter, waiter.last);
+        keys = undefined;
+        for await (const batch of bundleRows.rows(batches, (rowid) => encodeBundleToken(rhizome.uuid, rowid), true)) {
+          waiter.last = batch.last;
+          yield batch;
         }
         if (waiter.behind) continue;
       }
@@ -274,7 +253,8 @@ export interface RhizomeReadHandlers {
 }
 
 export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: () => number): RhizomeReadHandlers {
-  const feed = new LiveFeed(rhizome);
+  const bundleRows = new BundleRows(rhizome);
+  const feed = new LiveFeed(rhizome, bundleRows);
   const payload = (decrypt: boolean): Handler => async (ctx) => {
     const bid = Buffer.from(ctx.params.bid!, 'hex');
     // A journal appended to between reading its manifest and opening its payload is served as
@@ -321,21 +301,12 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
 
   return {
     async list(ctx) {
-      let first = true;
-      // The first batch is read before anything is answered: a store that cannot be read is a
-      // JSON error (503 when its database is unreachable), not a list cut off after its header.
-      const batches = await primed(rhizome.list(filterOf(ctx)));
-      const rows = async function* (): AsyncGenerator<Row> {
-        for await (const batch of batches) {
-          for (const row of batch) {
-            // Only the newest row carries a token: nothing listed is newer (spec §3.3).
-            yield listRow(row, first ? encodeBundleToken(rhizome.uuid, row.bundle.rowid) : null);
-            first = false;
-          }
-        }
-      };
-      // A generator, not an array: the list streams however long it is.
-      return { kind: 'table', columns: BUNDLE_COLUMNS, rows: rows() };
+      // Only the newest row carries a token: nothing listed is newer (spec §3.3). A generator,
+      // not an array: the list streams however long it is. Its first batch is read before
+      // anything is answered: a store that cannot be read is a JSON error (503 when its database
+      // is unreachable), not a list cut off after its header.
+      const rows = await primed(bundleRows.rows(rhizome.listKeys(filterOf(ctx)), (rowid) => encodeBundleToken(rhizome.uuid, rowid), false));
+      return { kind: 'table', columns: BUNDLE_COLUMNS, rows };
     },
 
     async newsince(ctx) {
@@ -348,16 +319,17 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
       }
       const endAt = ctx.startedAt + newsinceTimeoutMs();
       const filter = filterOf(ctx);
-      // Joined before the first read, so nothing stored meanwhile goes unnoticed.
+      // Joined before the first read, so nothing stored meanwhile goes unnoticed; the first read
+      // before answering, as for list.
       const waiter = feed.join(filter, after, endAt, ctx.signal);
-      let first;
+      let first: AsyncIterable<ListedKeys>;
       try {
-        first = await primed(rhizome.listSince(filter, after));
+        first = await primed(rhizome.listKeys(filter, after));
       } catch (err) {
         waiter.leave();
         throw err;
       }
-      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(waiter, rhizome, filter, first) };
+      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(waiter, rhizome, bundleRows, filter, first) };
     },
 
     async manifest(ctx) {

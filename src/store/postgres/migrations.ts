@@ -175,4 +175,8 @@ export const MIGRATIONS: readonly string[] = [
     hash       text    NOT NULL
   );
   `,
+  // 2: Rhizome Direct's walk asks for one size bin in BID order (src/store/rhizome/postgres/direct-queries.ts).
+  `
+  CREATE INDEX rhizome_manifests_filesize_bid ON rhizome_manifests (filesize, bid);
+  `,
 ];

@@ -9,9 +9,11 @@
 import type { Database } from '../../postgres/database.js';
 import { pg } from '../../postgres/errors.js';
 import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from '../bundle-row.js';
-import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from '../types.js';
+import type { BundleFilter, ListedBundle, ListedKeys, ListOptions, StoredBundle } from '../types.js';
 
 const BATCH = 256;
+/** Keys are small: larger batches, fewer round trips. */
+const KEY_BATCH = 1024;
 const INT64_MAX = ((1n << 63n) - 1n).toString();
 
 export function listBundles(db: Database, filter: BundleFilter, options: ListOptions): AsyncGenerator<readonly StoredBundle[]> {
@@ -22,12 +24,30 @@ export function listColumns(db: Database, filter: BundleFilter, options: ListOpt
   return batches(db, filter, options, LISTED_COLUMNS, rowToListed);
 }
 
+/** Row ids, and the recorded authors of the rows that have one: nothing else is read. */
+export async function* listKeys(db: Database, filter: BundleFilter, options: ListOptions): AsyncGenerator<ListedKeys> {
+  for await (const rows of batches(db, filter, options, 'id, author', (row) => row, KEY_BATCH)) {
+    const authors = new Map<number, Buffer>();
+    for (const row of rows) if (row.author !== null) authors.set(Number(row.id), row.author);
+    yield { rowids: rows.map((row) => Number(row.id)), authors };
+  }
+}
+
+/** The listed columns of those of `rowids` still stored (one query, any order). */
+export async function listedByRowid(db: Database, rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+  if (rowids.length === 0) return [];
+  const ids = `{${rowids.map((id) => Math.trunc(id)).join(',')}}`;
+  const rows = await pg(() => db.sql.unsafe<ListedRow[]>(`SELECT ${LISTED_COLUMNS} FROM rhizome_manifests WHERE id = ANY($1::bigint[])`, [ids], { prepare: true }));
+  return rows.map(rowToListed);
+}
+
 async function* batches<T>(
   db: Database,
   filter: BundleFilter,
   options: ListOptions,
   columns: string,
   convert: (row: ListedRow) => T,
+  size = BATCH,
 ): AsyncGenerator<readonly T[]> {
   const params: Array<string | Buffer> = [];
   const where: string[] = [];
@@ -44,13 +64,13 @@ async function* batches<T>(
   if (filter.sender !== undefined) where.push(`sender = ${param(filter.sender)}`);
   if (filter.recipient !== undefined) where.push(`recipient = ${param(filter.recipient)}`);
   if (filter.filehash !== undefined) where.push(`filehash = ${param(filter.filehash)}`);
-  const text = `SELECT ${columns} FROM rhizome_manifests WHERE ${where.join(' AND ')} ORDER BY id ${options.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${BATCH}`;
+  const text = `SELECT ${columns} FROM rhizome_manifests WHERE ${where.join(' AND ')} ORDER BY id ${options.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${size}`;
   for (;;) {
     const rows = await pg(() => db.sql.unsafe<ListedRow[]>(text, params, { prepare: true }));
     const last = rows.at(-1);
     if (last === undefined) return;
     yield rows.map(convert);
-    if (rows.length < BATCH) return;
+    if (rows.length < size) return;
     params[0] = last.id.toString();
   }
 }

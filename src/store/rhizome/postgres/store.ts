@@ -16,12 +16,15 @@ import { pg } from '../../postgres/errors.js';
 import { BUNDLE_COLUMNS, checkBundle, encodeUint64, rowToBundle, type ManifestRow } from '../bundle-row.js';
 import { resolveCommitPayload } from '../commit-payload.js';
 import type {
+  BarEntry,
+  BarQuery,
   BundleFilter,
   BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
   ListedBundle,
+  ListedKeys,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -32,7 +35,8 @@ import type {
   StoreOptions,
 } from '../types.js';
 import { CommitQueue } from './commit-queue.js';
-import { listBundles, listColumns } from './listing.js';
+import { barsInRange, findByBidPrefix } from './direct-queries.js';
+import { listBundles, listColumns, listedByRowid, listKeys } from './listing.js';
 import { openPayloadStream } from './payload-reader.js';
 import { PostgresPayloadWriter } from './payload-writer.js';
 import { RemoteBundles } from './remote-bundles.js';
@@ -107,6 +111,22 @@ class PostgresRhizomeStore implements RhizomeStore {
 
   listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]> {
     return listColumns(this.#db, filter, options);
+  }
+
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys> {
+    return listKeys(this.#db, filter, options);
+  }
+
+  listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+    return this.#query(() => listedByRowid(this.#db, rowids));
+  }
+
+  barsInRange(query: BarQuery): Promise<readonly BarEntry[]> {
+    return this.#query(() => barsInRange(this.#db, query));
+  }
+
+  findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined> {
+    return this.#query(() => findByBidPrefix(this.#db, prefix));
   }
 
   async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { checkBundle, encodeUint64, rowToBundle } from '../bundle-row.js';
 import { resolveCommitPayload } from '../commit-payload.js';
+import { DirectQueries } from './direct-queries.js';
 import { CommitQueue } from './commit-queue.js';
 import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';
@@ -22,12 +23,15 @@ import { incrementalVacuum, limited, makeRoom, RoomState, usedBytes, type RoomCo
 import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
+  BarEntry,
+  BarQuery,
   BundleFilter,
   BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
   ListedBundle,
+  ListedKeys,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -53,6 +57,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #options: StoreOptions;
   readonly #statements: Statements;
   readonly #lister: Lister;
+  readonly #direct: DirectQueries;
   /** Undefined for a store opened read-only (no writer thread at all). */
   readonly #queue: CommitQueue | undefined;
   readonly #room: RoomContext;
@@ -74,6 +79,7 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#options = options;
     this.#statements = prepareStatements(db);
     this.#lister = new Lister(db);
+    this.#direct = new DirectQueries(db);
     const now = options.now ?? Date.now;
     this.#queue = options.readOnly === true ? undefined : new CommitQueue({
       layout,
@@ -109,6 +115,14 @@ class SqliteRhizomeStore implements RhizomeStore {
     return this.#lister.listColumns(filter, options);
   }
 
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys> {
+    return this.#lister.listKeys(filter, options);
+  }
+
+  async listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+    return this.#lister.listedByRowid(rowids);
+  }
+
   async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
     const rows = sqlite(() => this.#statements.keys.all(from, before ?? AFTER_EVERY_BID, limit));
     return rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) }));
@@ -120,6 +134,14 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   async lastRowid(): Promise<number> {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
+  }
+
+  async barsInRange(query: BarQuery): Promise<readonly BarEntry[]> {
+    return this.#direct.bars(query);
+  }
+
+  async findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined> {
+    return this.#direct.byPrefix(prefix);
   }
 
   async payloadLength(hash: Buffer): Promise<number | undefined> {
@@ -135,6 +157,10 @@ class SqliteRhizomeStore implements RhizomeStore {
       finished: (payload, writer) => this.#writers.set(payload, writer),
       tempBytes: (delta) => {
         this.#tempBytes += delta;
+      },
+      hashes: () => {
+        if (this.#queue === undefined) throw new Error('Rhizome store opened read-only');
+        return this.#queue.hashes();
       },
     });
   }
