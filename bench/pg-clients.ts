@@ -37,6 +37,7 @@ const PG_MODULE: string = 'pg';
 async function nodePostgres(url: string): Promise<Client> {
   const pg = (await import(PG_MODULE)) as { default: { Pool: new (o: object) => PgPool; Client: new (o: object) => PgClient } };
   const pool = new pg.default.Pool({ connectionString: url, max: 8 });
+  pool.on('error', () => undefined); // idle connections closed by the server at the end
   const listener = new pg.default.Client({ connectionString: url });
   await listener.connect();
   let n = 0;
@@ -61,6 +62,7 @@ async function nodePostgres(url: string): Promise<Client> {
 }
 interface PgPool {
   query(q: object): Promise<{ rows: Array<Record<string, unknown>> }>;
+  on(event: 'error', f: () => void): void;
   end(): Promise<void>;
 }
 interface PgClient {
@@ -129,11 +131,10 @@ for (let round = 0; round < 3; round++) {
     await c.end();
   }
 }
-await admin.end({ timeout: 1 });
-await server.destroy();
-
 process.stdout.write('| measure | client | rounds |\n|---|---|---|\n');
 for (const [key, values] of Object.entries(rows)) {
   const [what, client] = key.split('|');
   process.stdout.write(`| ${what} | ${client} | ${values.join('; ')} |\n`);
 }
+await admin.end({ timeout: 1 });
+await server.destroy();

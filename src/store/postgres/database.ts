@@ -57,6 +57,19 @@ export interface DatabaseOptions {
   readonly readOnly?: boolean;
 }
 
+/**
+ * Calls `changed` on every notification on `channel`, and each time listening is re-established
+ * after a lost connection (what changed meanwhile was not heard); not when listening first starts.
+ * Returns the stop. For storage that other nodes change (keyring slots, API tokens).
+ */
+export function watchChannel(db: Database, channel: string, changed: () => void): Promise<() => Promise<void>> {
+  let first = true;
+  return db.listen(channel, changed, () => {
+    if (first) first = false;
+    else changed();
+  });
+}
+
 /** `host:port/database` of a postgres:// URL (a Unix socket directory shows as the host). */
 export function describeTarget(url: string): string {
   try {

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KdfParams, KeyringFile } from '../keyring-file.js';
 import type { KeyringStorage } from '../keyring-storage.js';
-import type { Database } from './database.js';
+import { watchChannel, type Database } from './database.js';
 import { pg } from './errors.js';
 
 const CHANNEL = 'tendril_keyring';
@@ -53,14 +53,7 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
           await tx`SELECT pg_notify(${CHANNEL}, '')`;
         });
       }),
-    watch: async (changed) => {
-      // Every notification, and every re-established LISTEN (changes meanwhile were not heard).
-      let first = true;
-      return db.listen(CHANNEL, changed, () => {
-        if (first) first = false;
-        else changed();
-      });
-    },
+    watch: (changed) => watchChannel(db, CHANNEL, changed),
   };
 }
 

@@ -5,7 +5,7 @@
  * all of them as soon as they hear it (and, after a lost connection, as soon as LISTEN is back).
  */
 import type { StoredToken, TokenStorage } from '../token-storage.js';
-import type { Database } from './database.js';
+import { watchChannel, type Database } from './database.js';
 import { pg } from './errors.js';
 
 const CHANNEL = 'tendril_tokens';
@@ -49,12 +49,6 @@ export function databaseTokenStorage(db: Database): TokenStorage {
           await tx`SELECT pg_notify(${CHANNEL}, '')`;
         });
       }),
-    watch: async (changed) => {
-      let first = true;
-      return db.listen(CHANNEL, changed, () => {
-        if (first) first = false;
-        else changed();
-      });
-    },
+    watch: (changed) => watchChannel(db, CHANNEL, changed),
   };
 }
