@@ -136,11 +136,8 @@ export function fileKeyringStorage(path: string): KeyringStorage {
     },
     // eslint-disable-next-line @typescript-eslint/require-await -- a local file answers at once
     async adopt(keyring) {
-      const have = readKeyringFile(path)?.slots ?? [];
-      const seen = new Set(have.map((s) => s.toString('base64')));
-      const slots = [...have, ...keyring.slots.filter((s) => !seen.has(s.toString('base64')))];
-      writeKeyringFile(path, { salt: keyring.salt, kdf: keyring.kdf, slots });
-      header = { salt: keyring.salt, kdf: keyring.kdf, slots };
+      header = { salt: keyring.salt, kdf: keyring.kdf, slots: [...keyring.slots] };
+      writeKeyringFile(path, header);
     },
     watch: () => Promise.resolve(() => Promise.resolve()), // one owner: nothing to watch
   };

@@ -23,9 +23,10 @@ export interface KeyringStorage {
   /** Makes a change durable; throws (and stores nothing of it) when it cannot. */
   save(change: SlotChange): Promise<void>;
   /**
-   * Takes over another keyring (`tendril store migrate`): its salt and key-derivation parameters,
-   * and its slots beside any already here. Only for a storage that holds no slots yet, or holds
-   * slots sealed under that same salt.
+   * Takes over another keyring (`tendril store migrate`): its salt, key-derivation parameters and
+   * slots, which replace any already here (slots a copy made earlier still holds but the keyring
+   * has since removed must not come back). Only for a storage that holds no slots yet, or holds
+   * slots sealed under that same salt (an earlier copy of the same keyring).
    */
   adopt(keyring: KeyringFile): Promise<void>;
   /**

@@ -11,7 +11,9 @@
  *   - A bundle whose payload the source no longer holds (evicted) cannot be stored without one: it
  *     is counted and reported, not copied.
  *   - Keyring slots are copied sealed, with the salt they were sealed under: the target must hold
- *     no keyring yet, or this very one (a resumed run). Tokens are copied by id.
+ *     no keyring yet, or this very one (a resumed run, or an earlier copy). The target's slots and
+ *     tokens become the source's: an identity removed or a token revoked since an earlier copy
+ *     does not come back. Bundles are only added (they are signed, public, and versioned).
  */
 import type { Readable } from 'node:stream';
 import type { KeyringFile } from './keyring-file.js';
@@ -144,11 +146,14 @@ async function migrateKeyring(source: KeyringFile | undefined, target: KeyringSt
   return source.slots.length;
 }
 
+/** The target's tokens become the source's: a token revoked since an earlier copy goes there too. */
 async function migrateTokens(source: TokenStorage, target: TokenStorage): Promise<number> {
-  const have = await target.load();
-  const ids = new Set(have.map((t) => t.id));
-  const all = [...have];
-  for (const token of await source.load()) {
+  const wanted = await source.load();
+  const keep = new Set(wanted.map((t) => t.id));
+  const all = (await target.load()).filter((t) => keep.has(t.id));
+  for (const token of await target.load()) if (!keep.has(token.id)) await target.remove(token.id, all);
+  const ids = new Set(all.map((t) => t.id));
+  for (const token of wanted) {
     if (ids.has(token.id)) continue;
     all.push(token);
     await target.add(token, all);

@@ -173,6 +173,15 @@ describe('tendril store migrate', { timeout: 300_000 }, () => {
     assert.deepEqual(await contents(back), expected);
     assert.deepEqual(await identities(back), ids);
     assert.deepEqual(await tokenIds(back), tokens);
+
+    // An identity removed and a token revoked since: copied again, they do not come back.
+    const open = ids.find((row) => row[3] === 'open')![0]!;
+    await cliOk(there.root, ['keyring', 'remove', open]);
+    await cliOk(there.root, ['web', 'revoke-token', tokens[0]!]);
+    const again = await cliOk(there.root, ['store', 'migrate', '--to', `sqlite:${back.root}`]);
+    assert.match(again, new RegExp(`0 copied \\(0\\.0 MB\\), ${PAYLOADS.length} already there, every one verified; 1 keyring slots, 1 API tokens`));
+    assert.deepEqual(await identities(back), ids.filter((row) => row[0] !== open));
+    assert.deepEqual(await tokenIds(back), tokens.slice(1));
   });
 
   it('refuses a target that is the source, and a target holding other keys', async () => {

@@ -49,6 +49,10 @@ export function databaseKeyringStorage(db: Database): KeyringStorage {
           await tx`
             INSERT INTO keyring_header (salt, opslimit, memlimit) VALUES (${keyring.salt}, ${keyring.kdf.opsLimit}, ${keyring.kdf.memLimit})
             ON CONFLICT (one) DO UPDATE SET salt = excluded.salt, opslimit = excluded.opslimit, memlimit = excluded.memlimit`;
+          const keep = new Set(keyring.slots.map((s) => s.toString('base64')));
+          for (const { sealed } of await tx<Array<{ sealed: Buffer }>>`SELECT sealed FROM keyring_slots`) {
+            if (!keep.has(sealed.toString('base64'))) await tx`DELETE FROM keyring_slots WHERE sealed = ${sealed}`;
+          }
           for (const sealed of keyring.slots) await tx`INSERT INTO keyring_slots (sealed) VALUES (${sealed}) ON CONFLICT (sealed) DO NOTHING`;
           await tx`SELECT pg_notify(${CHANNEL}, '')`;
         });
