@@ -148,9 +148,13 @@ export class CommitQueue {
     try {
       results = await db.sql.begin(async (tx) => {
         // Waiting longer than the busy timeout for another node's commit is RHIZOME_BUSY (423).
-        await tx.unsafe(`SET LOCAL lock_timeout = ${this.#options.busyTimeoutMs}`);
-        await tx`SELECT pg_advisory_xact_lock(${LOCKS.commit}::bigint)`;
-        const calls = await Promise.all(group.map((p) => call(tx, p, inserttime)));
+        // The timeout, the lock and every bundle's call go out together (pipelined: one round
+        // trip, not three). Queries are sent when executed, so these two are executed before the
+        // calls are made: the server runs them in that order, the calls run under the lock, and
+        // if the lock times out the rest fail with the transaction.
+        const timeout = tx.unsafe(`SET LOCAL lock_timeout = ${this.#options.busyTimeoutMs}`).execute();
+        const lock = tx`SELECT pg_advisory_xact_lock(${LOCKS.commit}::bigint)`.execute();
+        const [, , ...calls] = await Promise.all([timeout, lock, ...group.map((p) => call(tx, p, inserttime))]);
         const ids = calls.filter((c) => c.outcome === 'new').map((c) => c.row_id!.toString());
         for (let i = 0; i < ids.length; i += IDS_PER_NOTIFY) {
           await tx`SELECT pg_notify(${NOTIFY_CHANNEL}, ${`${nodeId}:${ids.slice(i, i + IDS_PER_NOTIFY).join(',')}`})`;

@@ -1,8 +1,8 @@
 /**
  * Bundles other nodes store, heard through LISTEN: each of their group commits ends with one
  * NOTIFY naming its new row ids (commit-queue.ts). This node reads those rows' listed columns
- * and hands them to its subscribers, as it does its own. Notifications carry the committing
- * node's id, so a node skips its own (it told its subscribers already).
+ * and hands them to its subscribers, as it does its own (own()), in row id order. Notifications
+ * carry the committing node's id, so a node skips its own (it told its subscribers already).
  *
  * Notifications sent while this node was not listening (the database restarted, the connection
  * dropped) are lost; so each time listening (re)starts, the rows above the highest id heard so
@@ -25,6 +25,8 @@ export class RemoteBundles {
   #highest = 0;
   #unlisten: (() => Promise<void>) | undefined;
   #chain: Promise<void> = Promise.resolve();
+  /** Reads and announcements queued in the chain, not yet done. */
+  #tasks = 0;
 
   constructor(db: Database, nodeId: string, log: Logger, announce: (bundles: readonly ListedBundle[]) => void) {
     this.#db = db;
@@ -48,9 +50,31 @@ export class RemoteBundles {
     );
   }
 
-  /** This node stored these ids itself. */
-  seen(rowid: number): void {
-    if (rowid > this.#highest) this.#highest = rowid;
+  /**
+   * This node stored these bundles (one group, in row id order). They are announced in the same
+   * chain as the others' bundles, after any row committed before them that has not been heard of
+   * yet (read now; its notification, when it comes, is then skipped): so subscribers hear every
+   * bundle once, in row id order. A failure to read those rows does not hold up this node's own.
+   */
+  own(bundles: readonly ListedBundle[]): void {
+    const first = bundles[0]?.rowid;
+    if (first === undefined) return;
+    if (this.#tasks === 0 && first === this.#highest + 1) {
+      // Nothing before them to hear of (the usual case of a node alone): at once, as SQLite does.
+      this.#highest = bundles.at(-1)!.rowid;
+      this.#announce(bundles);
+      return;
+    }
+    this.#run(async () => {
+      if (first > this.#highest + 1) {
+        await this.#catchUp(first).catch((err: unknown) => {
+          this.#db.observe(err);
+          this.#log.warn({ err }, 'could not read bundles another node stored');
+        });
+      }
+      this.#highest = Math.max(this.#highest, bundles.at(-1)!.rowid);
+      this.#announce(bundles);
+    });
   }
 
   async stop(): Promise<void> {
@@ -72,13 +96,20 @@ export class RemoteBundles {
 
   /** One read at a time, in order, so subscribers hear bundles in the order they were stored. */
   #run(task: () => Promise<void>): void {
-    this.#chain = this.#chain.then(task).catch((err: unknown) => {
-      this.#db.observe(err);
-      this.#log.warn({ err }, 'could not read bundles another node stored');
-    });
+    this.#tasks++;
+    this.#chain = this.#chain
+      .then(task)
+      .catch((err: unknown) => {
+        this.#db.observe(err);
+        this.#log.warn({ err }, 'could not read bundles another node stored');
+      })
+      .finally(() => this.#tasks--);
   }
 
-  async #fetch(ids: number[]): Promise<void> {
+  async #fetch(heard: number[]): Promise<void> {
+    // Rows up to the highest announced were read already (before this node's own commit).
+    const ids = heard.filter((id) => id > this.#highest);
+    if (ids.length === 0) return;
     const rows = await this.#db.sql.unsafe<ListedRow[]>(
       `SELECT ${LISTED_COLUMNS} FROM rhizome_manifests WHERE id = ANY($1::bigint[]) ORDER BY id`,
       [ids.map(String)],
@@ -88,11 +119,12 @@ export class RemoteBundles {
     this.#deliver(rows);
   }
 
-  async #catchUp(): Promise<void> {
+  /** Every row above the highest announced (and below `before`, if given). */
+  async #catchUp(before = Number.MAX_SAFE_INTEGER): Promise<void> {
     for (;;) {
       const rows = await this.#db.sql.unsafe<ListedRow[]>(
-        `SELECT ${LISTED_COLUMNS} FROM rhizome_manifests WHERE id > $1::bigint ORDER BY id LIMIT ${CATCH_UP_BATCH}`,
-        [String(this.#highest)],
+        `SELECT ${LISTED_COLUMNS} FROM rhizome_manifests WHERE id > $1::bigint AND id < $2::bigint ORDER BY id LIMIT ${CATCH_UP_BATCH}`,
+        [String(this.#highest), String(before)],
         { prepare: true },
       );
       this.#deliver(rows);
@@ -102,7 +134,7 @@ export class RemoteBundles {
 
   #deliver(rows: readonly ListedRow[]): void {
     const bundles = rows.map(rowToListed);
-    for (const b of bundles) this.seen(b.rowid);
+    for (const b of bundles) if (b.rowid > this.#highest) this.#highest = b.rowid;
     if (bundles.length > 0) this.#announce(bundles);
   }
 }

@@ -88,8 +88,7 @@ class PostgresRhizomeStore implements RhizomeStore {
       now: this.#now,
       busyTimeoutMs: this.#busyTimeoutMs,
       committed: (bundles, doomed) => {
-        for (const b of bundles) this.#remote.seen(b.rowid);
-        this.#notify(bundles);
+        this.#remote.own(bundles);
         if (doomed) this.#sweeper?.soon();
       },
     });
