@@ -56,6 +56,33 @@ export function translatePostgresError(err: unknown): unknown {
   return err;
 }
 
+/**
+ * Codes that say the connection a statement used has died (the server restarted or dropped it),
+ * not that the server cannot be reached: the pool's next connection may well work. After the
+ * database returns, each connection the pool still held fails once like this.
+ */
+const CONNECTION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', '57P01', '57P02']);
+
+function connectionLost(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code !== undefined && CONNECTION_LOST.has(code)) return true;
+  return err instanceof Error && err.cause !== undefined && err.cause !== err && connectionLost(err.cause);
+}
+
+/**
+ * As pg(), for statements that may run again (reads, and writes that change nothing the second
+ * time): one whose connection died is tried again, up to `attempts` times in all.
+ */
+export async function pgRetrying<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !connectionLost(err)) throw translatePostgresError(err);
+    }
+  }
+}
+
 /** Runs `fn`, rethrowing its failure translated. */
 export async function pg<T>(fn: () => Promise<T>): Promise<T> {
   try {

@@ -7,7 +7,7 @@
  * character (ESCAPE ''), case-insensitive for ASCII letters only (ILIKE under the "C" collation).
  */
 import type { Database } from '../../postgres/database.js';
-import { pg } from '../../postgres/errors.js';
+import { pg, pgRetrying } from '../../postgres/errors.js';
 import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from '../bundle-row.js';
 import type { BundleFilter, ListedBundle, ListedKeys, ListOptions, StoredBundle } from '../types.js';
 
@@ -66,7 +66,7 @@ async function* batches<T>(
   if (filter.filehash !== undefined) where.push(`filehash = ${param(filter.filehash)}`);
   const text = `SELECT ${columns} FROM rhizome_manifests WHERE ${where.join(' AND ')} ORDER BY id ${options.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${size}`;
   for (;;) {
-    const rows = await pg(() => db.sql.unsafe<ListedRow[]>(text, params, { prepare: true }));
+    const rows = await pgRetrying(() => db.sql.unsafe<ListedRow[]>(text, params, { prepare: true }));
     const last = rows.at(-1);
     if (last === undefined) return;
     yield rows.map(convert);

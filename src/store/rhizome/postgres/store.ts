@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../../log.js';
 import type { Database } from '../../postgres/database.js';
-import { pg } from '../../postgres/errors.js';
+import { pg, pgRetrying } from '../../postgres/errors.js';
 import { BUNDLE_COLUMNS, checkBundle, encodeUint64, rowToBundle, type ManifestRow } from '../bundle-row.js';
 import { resolveCommitPayload } from '../commit-payload.js';
 import type {
@@ -225,9 +225,10 @@ class PostgresRhizomeStore implements RhizomeStore {
   }
 
   /** Runs a statement, recording whether the database answered, failures translated. */
+  /** A statement that may run again (every one but a commit's): retried if its connection died. */
   async #query<T>(run: () => Promise<T>): Promise<T> {
     try {
-      const result = await pg(run);
+      const result = await pgRetrying(run);
       this.#db.observe(undefined);
       return result;
     } catch (err) {
