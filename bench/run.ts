@@ -7,7 +7,8 @@
  * meshms (sendmessage rates, messagelist.json); web (identities.json through each kind of web
  * server); metrics (identities.json with metrics on and off; the typed client beside bare
  * node:http); ui (the web UI's transferred bytes and first render in headless Chromium); sync
- * (Tendril sync between nodes: reconciliation, first sync, live propagation, a 256 MiB payload).
+ * (Tendril sync between nodes: reconciliation, first sync, live propagation, a 256 MiB payload);
+ * pinflood (raw.bin during a flood of wrong PINs).
  * With TENDRIL_BENCH_CPU_PROF=DIR, every Tendril node runs under `node --cpu-prof` (profiles in
  * DIR; bench/profile-summary.ts reads them). The machine's load average is recorded
  * before and after each section: the figures mean little without it on a shared machine.
@@ -19,6 +20,7 @@ import { loadAverage, ROOT } from './harness.js';
 import { MachineMonitor, type ForeignLoad } from './machine.js';
 import { benchKeyring, reportKeyring } from './keyring.js';
 import { benchMeshms, reportMeshms } from './meshms.js';
+import { benchPinFlood, reportPinFlood } from './pin-flood.js';
 import { benchFanout, reportFanout } from './rhizome-fanout.js';
 import { benchInsert, reportInsert } from './rhizome-insert.js';
 import { benchLarge, reportLarge } from './rhizome-large.js';
@@ -82,6 +84,7 @@ await section('web', 'Web servers', () => benchWeb(seconds), reportWeb);
 await section('metrics', 'Metrics and the typed client', () => benchMetrics(seconds), reportMetrics);
 await section('ui', 'Web UI: weight and first render', () => benchUi(), reportUi);
 await section('sync', 'Tendril sync between two nodes', () => benchSync(seconds), reportSync);
+await section('pinflood', 'Downloads during a flood of PIN guesses', () => benchPinFlood(seconds), reportPinFlood);
 
 lines.push(
   '## Machine load',

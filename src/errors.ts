@@ -52,6 +52,26 @@ export const CATALOGUE = {
   ACCESS_USERS_ONLY: { status: 403, message: 'Forbidden: API tokens are managed by users, not by tokens' },
   ACCESS_CLIENT_CERT_MISSING: { status: 403, message: 'Forbidden: client certificate required' },
   ACCESS_CLIENT_CERT_UNTRUSTED: { status: 403, message: 'Forbidden: client certificate not trusted' },
+  // A Host header that is none of the listener's names: a page reached through DNS rebinding.
+  ACCESS_HOST_FORBIDDEN: { status: 403, message: 'Forbidden: unknown host name' },
+  // A browser request from another site that no allowed Origin vouches for (Fetch Metadata).
+  ACCESS_CROSS_SITE: { status: 403, message: 'Forbidden: cross-site request' },
+  // `pin` from credentials that may not write: unlocking would show the identity to every client.
+  ACCESS_READ_ONLY_UNLOCK: { status: 403, message: 'Forbidden: read-only credentials cannot unlock identities' },
+  // A legacy GET form of a write (keyring/add, SID/set, SID/remove, SID/lock) while they are off.
+  ACCESS_GET_WRITE: { status: 405, message: 'Method Not Allowed: legacy GET writes are off' },
+  // Too many failed authentications from this client or for this user: wait (Retry-After).
+  ACCESS_TOO_MANY_FAILURES: { status: 429, message: 'Too many failed authentications' },
+  // Too many wrong PINs from this client or these credentials: wait (Retry-After).
+  PIN_TOO_MANY_FAILURES: { status: 429, message: 'Too many wrong PINs' },
+  // More PIN attempts of one client waiting than a client may queue.
+  PIN_QUEUE_FULL: { status: 429, message: 'Too many PIN attempts in progress' },
+
+  // Admission (connections and long-polls; the limits are api.restful.max_* keys)
+  LIMIT_CONNECTIONS: { status: 503, message: 'Too many connections' },
+  LIMIT_CLIENT_CONNECTIONS: { status: 429, message: 'Too many connections from this client' },
+  LIMIT_LONG_POLLS: { status: 503, message: 'Too many long-polls' },
+  LIMIT_CLIENT_LONG_POLLS: { status: 429, message: 'Too many long-polls from this client' },
 
   // Multipart form parts (spec §1.7, §1.8)
   FORM_MISSING_FIRST_BOUNDARY: { status: 400, message: 'Malformed multipart: missing first boundary' },
@@ -134,6 +154,10 @@ export const CATALOGUE = {
   CONFIG_INVALID_VALUE: { status: 400, message: (why: string) => `Invalid configuration value: ${why}` },
   CONFIG_FILE_MALFORMED: { status: 400, message: (why: string) => `Malformed configuration file: ${why}` },
   INSTANCE_LOCKED: { status: 423, message: (why: string) => `Instance is in use: ${why}` },
+  // Another local user could change what the node reads, or stand in for its control socket.
+  INSTANCE_UNSAFE: { status: 403, message: (why: string) => `Unsafe instance directory: ${why}` },
+  // A file of secrets that cannot be written owner-only (a link, someone else's file).
+  SECRET_FILE_UNSAFE: { status: 400, message: (why: string) => `Refusing to write secrets: ${why}` },
   NODE_NOT_RUNNING: { status: 503, message: 'The node is not running' },
   USAGE: { status: 400, message: (why: string) => why },
 } as const satisfies Record<string, Entry>;
@@ -161,6 +185,11 @@ export interface ErrorOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** What went wrong inside, for the log only. */
   readonly cause?: unknown;
+  /**
+   * Which check refused the request and why, for the request's log line only (an operator's
+   * answer to "why 401?"). Never a secret: no password, token or PIN.
+   */
+  readonly why?: string;
 }
 
 export class TendrilError extends Error {
@@ -169,6 +198,7 @@ export class TendrilError extends Error {
   readonly reason: string;
   readonly members: ReadonlyArray<readonly [string, JsonValue]>;
   readonly headers: Readonly<Record<string, string>>;
+  readonly why: string | undefined;
 
   constructor(code: ErrorCode, options: ErrorOptions = {}) {
     const entry: Entry = CATALOGUE[code];
@@ -182,6 +212,7 @@ export class TendrilError extends Error {
     this.reason = reason;
     this.members = options.members ?? [];
     this.headers = options.headers ?? {};
+    this.why = options.why;
   }
 }
 

@@ -4,7 +4,7 @@
  * Tendril in both directions. PINs come from --pin (visible in the process list, as the
  * reference's --entry-pin is), --pin-file, --ask-pin or TENDRIL_PIN (src/cli/secrets.ts).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Identity } from '../client/index.js';
 import { DEFAULT_PIN_KEY_PARAMS } from '../crypto/pin-key.js';
@@ -13,6 +13,7 @@ import { formatKeyringDump } from '../formats/keyring-dump.js';
 import { silentLogger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { openKeyring } from '../services/keyring/keyring.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 import type { Io } from './io.js';
 import { nodeIsRunning, withNode } from './node-client.js';
 import { onePin, pinOptions, pinsOf, type PinOptions } from './secrets.js';
@@ -89,7 +90,8 @@ export function registerKeyringCommands(program: Command, paths: () => InstanceP
       for (const pin of pins) await ring.enterPin(pin);
       const text = formatKeyringDump(ring.dump(), opts.secret === true);
       if (file === undefined) io.raw(text);
-      else writeFileSync(file, text, { mode: 0o600 });
+      // Owner-only whatever the file was (readable by others, a link): a new file renamed over it.
+      else writeFileAtomic(file, text, 0o600);
     });
 
   pinOptions(keyring.command('load <file>').description('add the identities of a keyring dump (reference format)'), 'PIN for the next loaded identity (in order)')

@@ -29,11 +29,15 @@ interface ServerOptions {
   clientca?: string;
   serve?: string;
   allowedOrigin?: string[];
+  hostName?: string[];
+  allowGetWrites?: boolean;
 }
 
 function serverWords(opts: ServerOptions): string[] {
   const words = SERVER_OPTIONS.filter((name) => opts[name] !== undefined).map((name) => `--${name}=${opts[name]!}`);
   for (const origin of opts.allowedOrigin ?? []) words.push(`--allowed-origin=${origin}`);
+  for (const name of opts.hostName ?? []) words.push(`--host-name=${name}`);
+  if (opts.allowGetWrites) words.push('--allow-get-writes');
   return words;
 }
 
@@ -49,7 +53,9 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
     .option('--certfile <file>', 'HTTPS certificate, PEM (server and mtls modes)')
     .option('--keyfile <file>', 'its private key, PEM (server and mtls modes)')
     .option('--clientca <file>', 'CA certificate that signs client certificates, PEM (mtls mode)')
-    .option('--allowed-origin <origin>', 'a browser origin allowed beside the local ones (repeatable)', collect)
+    .option('--allowed-origin <origin>', 'a browser origin allowed beside the local ones (repeatable; null: sandboxed frames and file: pages; *: any, dev mode only)', collect)
+    .option('--host-name <name>', 'a name clients reach it by, beside localhost and IP addresses (repeatable; *.domain; *: any)', collect)
+    .option('--allow-get-writes', "serve the reference's legacy GET forms of writes (keyring/add, SID/set, SID/remove, SID/lock)")
     .option('--serve <list>', 'what it serves: api, metrics, sync, direct, comma-separated (default: api,metrics; mesh mode: sync,direct)')
     .action(async (opts: ServerOptions) => {
       const p = paths();

@@ -14,6 +14,13 @@ export interface Config {
       /** User name → password, for HTTP Basic. */
       readonly users: Readonly<Record<string, string>>;
       readonly newsinceTimeoutMs: number;
+      /** Connection and long-poll limits (src/http/admission.ts). */
+      readonly limits: {
+        readonly connections: number;
+        readonly connectionsPerClient: number;
+        readonly longPolls: number;
+        readonly longPollsPerClient: number;
+      };
     };
   };
   readonly rhizome: {
@@ -118,6 +125,12 @@ export function buildConfig(entries: ConfigEntries): Config {
         authorization: get('api.restful.authorization').trim().toLowerCase() === 'noauth' ? 'noauth' : 'basic',
         users,
         newsinceTimeoutMs: parseInterval(get('api.restful.newsince_timeout')),
+        limits: {
+          connections: Number(get('api.restful.max_connections')),
+          connectionsPerClient: Number(get('api.restful.max_connections_per_client')),
+          longPolls: Number(get('api.restful.max_long_polls')),
+          longPollsPerClient: Number(get('api.restful.max_long_polls_per_client')),
+        },
       },
     },
     rhizome: {

@@ -3,7 +3,7 @@
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
 import { checkSpec, parseCommands } from '../web/spec.js';
-import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled } from './values.js';
+import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled, parseUint } from './values.js';
 
 export interface KeySpec {
   /** The key, with `*` standing for a user-chosen name segment. */
@@ -63,6 +63,30 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'How long a newsince long-poll stays open, from the start of the request: seconds, or with a unit s, m, h, d, w.',
     validate: parseInterval,
     default: '60',
+  },
+  {
+    key: 'api.restful.max_connections',
+    doc: 'Most client connections the node holds at once, over all its web servers (keep it well under the file limit, ulimit -n); more are refused with 503.',
+    validate: (t) => parseUint(t, 1_000_000),
+    default: '4096',
+  },
+  {
+    key: 'api.restful.max_connections_per_client',
+    doc: 'Most connections (or requests in progress through a dedicated web server) one client address may have; more are refused with 429. A TLS terminator on this host is one client.',
+    validate: (t) => parseUint(t, 1_000_000),
+    default: '1024',
+  },
+  {
+    key: 'api.restful.max_long_polls',
+    doc: 'Most newsince long-polls open at once; more are answered 503 at once.',
+    validate: (t) => parseUint(t, 1_000_000),
+    default: '4096',
+  },
+  {
+    key: 'api.restful.max_long_polls_per_client',
+    doc: 'Most newsince long-polls one client address may have open; more are answered 429 at once.',
+    validate: (t) => parseUint(t, 1_000_000),
+    default: '1024',
   },
   {
     key: 'rhizome.enable',

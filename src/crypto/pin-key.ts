@@ -27,11 +27,42 @@ export const TEST_PIN_KEY_PARAMS: PinKeyParams = Object.freeze({
 });
 
 /**
+ * Derivations running at once, process-wide. libuv's pool has four threads, shared with every file
+ * read (payload downloads, the store's files): a flood of PIN guesses must leave it room, and each
+ * derivation holds `memLimit` bytes besides. The pool is the process's, so this bound is too.
+ */
+const MAX_PARALLEL = 1;
+let running = 0;
+// First come, first served: the PIN guard lets each client have one attempt here at a time, so
+// this order is also a fair turn between clients.
+const waiting: Array<() => void> = [];
+
+/** Derivations waiting for their turn (for the node's status). */
+export function derivationsWaiting(): number {
+  return waiting.length;
+}
+
+async function turn(): Promise<void> {
+  if (running < MAX_PARALLEL) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+
+function leave(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+/**
  * A 32-byte key from `pin` (its UTF-8 bytes) and a PIN_SALT_BYTES `salt`. Deterministic for the
  * same inputs and parameters. Throws RangeError for a salt of the wrong size.
  */
 export async function derivePinKey(pin: string, salt: Uint8Array, params: PinKeyParams): Promise<Buffer> {
   if (salt.byteLength !== PIN_SALT_BYTES) throw new RangeError(`PIN salt must be ${PIN_SALT_BYTES} bytes`);
+  await turn();
   const password = Buffer.from(pin, 'utf8');
   const key = Buffer.alloc(PIN_KEY_BYTES);
   try {
@@ -49,6 +80,7 @@ export async function derivePinKey(pin: string, salt: Uint8Array, params: PinKey
   } finally {
     // The PIN is a secret: do not leave its bytes in a buffer the GC may keep around.
     sodium.sodium_memzero(password);
+    leave();
   }
   return key;
 }

@@ -4,6 +4,7 @@
  * is made for every request and its shape should be fixed and cheap.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TendrilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ContentType } from './content-type.js';
 import type { ResponseContext } from './respond.js';
@@ -22,10 +23,14 @@ export class Context implements RequestContext, ResponseContext {
   route: string | undefined = undefined;
   contentType: ContentType | undefined = undefined;
   principal: Principal = { id: 'anonymous', canWrite: false, canManage: false };
+  client = 'local';
+  /** The refusal of this request, for its log line (code and why). */
+  error: TendrilError | undefined = undefined;
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
   private abort: AbortController | undefined = undefined;
   private continued = false;
+  private stopped = false;
 
   constructor(
     readonly req: IncomingMessage,
@@ -44,12 +49,18 @@ export class Context implements RequestContext, ResponseContext {
   /** Made on first use only: most requests never need one. */
   get signal(): AbortSignal {
     this.abort ??= new AbortController();
-    if (this.res.closed) this.abort.abort();
+    if (this.res.closed || this.stopped) this.abort.abort();
     return this.abort.signal;
   }
 
   /** Called when the response closes, finished or not. */
   closed(): void {
+    this.abort?.abort();
+  }
+
+  /** Ends a long-poll whose client has gone (or half-closed): it finishes its table at once. */
+  stopLive(): void {
+    this.stopped = true;
     this.abort?.abort();
   }
 

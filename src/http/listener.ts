@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { TendrilError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { Admission, DEFAULT_LIMITS } from './admission.js';
 import { IDLE_TIMEOUT_MS, MAX_HEADER_BYTES, MAX_HEADER_COUNT } from './limits.js';
 import type { Pipeline } from './pipeline.js';
 import { rawErrorResponse } from './respond.js';
@@ -54,7 +55,7 @@ const HTTP_OPTIONS = {
  * not refused during the handshake: the pipeline answers 403 with a JSON result saying why, which
  * a client can read, where a failed handshake says nothing.
  */
-export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: string, tls?: TlsOptions): Server {
+export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: string, tls?: TlsOptions, admission?: Admission): Server {
   const server: Server = tls
     ? createHttpsServer(
         { ...HTTP_OPTIONS, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: false },
@@ -73,6 +74,7 @@ export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: 
   // would answer 417 with an empty body.
   server.on('checkExpectation', pipeline.onRequest);
   server.setTimeout(IDLE_TIMEOUT_MS, (socket: Socket) => socket.destroy());
+  admitConnections(server, admission ?? new Admission(() => DEFAULT_LIMITS), tls !== undefined, serverHeader, log);
   // A parser that failed reports every further chunk it is fed as another error: one answer each.
   const refused = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -116,6 +118,46 @@ export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: 
   return server;
 }
 
+/** Refused connections still being told so, at most; beyond it they are cut without a word. */
+const MAX_LINGERING = 64;
+
+/**
+ * Puts admission control in front of the server's own connection handling: a connection over a
+ * limit never reaches the HTTP parser. On plain HTTP it is told why (a 503 or 429 JSON result,
+ * then closed, its request read and dropped for a second so the answer is not lost to a reset);
+ * a TLS one is closed at once, before a handshake is spent on it. Unix sockets (the control
+ * socket) are not limited here.
+ */
+function admitConnections(server: Server, admission: Admission, tls: boolean, serverHeader: string, log: Logger): void {
+  const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  let lingering = 0;
+  let warned = 0;
+  server.on('connection', (socket: Socket) => {
+    const client = socket.remoteAddress;
+    const admitted = client === undefined ? undefined : admission.connection(client);
+    if (typeof admitted === 'string') {
+      if (Date.now() - warned > 10_000) {
+        warned = Date.now();
+        log.warn({ remote: client, code: admitted, ...admission.stats() }, 'connections refused');
+      }
+      if (tls || lingering >= MAX_LINGERING) {
+        socket.destroy();
+        return;
+      }
+      lingering++;
+      socket.on('error', () => socket.destroy());
+      socket.once('close', () => lingering--);
+      socket.setTimeout(1000, () => socket.destroy());
+      socket.end(rawErrorResponse(new TendrilError(admitted, { headers: { 'Retry-After': '1' } }), serverHeader));
+      socket.resume();
+      return;
+    }
+    if (admitted) socket.once('close', admitted);
+    for (const listener of inner) listener.call(server, socket);
+  });
+}
+
 export function listenTcp(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
@@ -144,18 +186,28 @@ export async function listenFirstFree(server: Server, host: string, base: number
   throw new Error(`no free port from ${base} to ${base + span}`);
 }
 
-/** Listens on a Unix socket that only the owner may connect to. */
+/**
+ * Listens on a Unix socket that only the owner may connect to, from the moment it exists: it is
+ * made under a umask that leaves others no permission (a chmod afterwards would leave a moment in
+ * which another local user could connect and be answered as the owner). Node binds within
+ * listen() itself, so the umask is back before any other code runs.
+ */
 export function listenUnix(server: Server, path: string): Promise<void> {
   // A socket file left by a process that died would make listen() fail; the caller holds the
   // instance lock, so no live process owns it.
   if (existsSync(path)) unlinkSync(path);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      chmodSync(path, 0o600);
-      resolve();
-    });
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => {
+        server.off('error', reject);
+        chmodSync(path, 0o600);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
 }
 

@@ -85,7 +85,7 @@ export const SCHEMAS: Json = {
       },
       node: {
         type: 'object',
-        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay'],
+        required: ['version', 'instance', 'started_at', 'bundles', 'store_bytes', 'unlocked_identities', 'web_servers', 'event_loop_delay', 'security'],
         properties: {
           version: { type: 'string' },
           instance: { type: 'string', description: 'The instance directory' },
@@ -126,6 +126,27 @@ export const SCHEMAS: Json = {
             properties: Object.fromEntries(
               ['peers_configured', 'links_up', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'sessions', 'rejected'].map((k) => [k, { type: 'integer', minimum: 0 }]),
             ),
+          },
+          security: {
+            type: 'object',
+            description: 'Refusals since the node started, and what it holds now (docs/security.md)',
+            required: [
+              'wrong_pins', 'pin_attempts_refused', 'pin_derivations_waiting', 'failed_authentications', 'authentications_refused',
+              'waiting_clients', 'connections', 'connections_refused', 'clients', 'long_polls', 'long_polls_refused',
+            ],
+            properties: {
+              wrong_pins: { type: 'integer', minimum: 0, description: 'PINs that opened nothing' },
+              pin_attempts_refused: { type: 'integer', minimum: 0, description: 'PIN attempts answered 429' },
+              pin_derivations_waiting: { type: 'integer', minimum: 0, description: 'PIN derivations waiting for their turn' },
+              failed_authentications: { type: 'integer', minimum: 0, description: 'Credentials refused with 401' },
+              authentications_refused: { type: 'integer', minimum: 0, description: 'Authentications answered 429' },
+              waiting_clients: { type: 'integer', minimum: 0, description: 'Clients, users and credentials waiting out failures now' },
+              connections: { type: 'integer', minimum: 0, description: 'Client connections open now' },
+              connections_refused: { type: 'integer', minimum: 0 },
+              clients: { type: 'integer', minimum: 0, description: 'Client addresses with connections open now' },
+              long_polls: { type: 'integer', minimum: 0, description: 'Long-polls open now' },
+              long_polls_refused: { type: 'integer', minimum: 0 },
+            },
           },
         },
       },
@@ -199,9 +220,9 @@ FORMS.append = FORMS.insert!;
 export const ERROR_STATUS: Record<number, string> = {
   400: 'Malformed request, parameter, Authorization header or form part',
   401: 'Credentials missing or wrong',
-  403: 'Peer, origin or client certificate refused; read-only credentials on a route that writes',
+  403: 'Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN',
   404: 'No such path or entity (a locked identity is not found), or Rhizome disabled',
-  405: 'Wrong method for this path',
+  405: 'Wrong method for this path; a legacy GET write while they are off (--allow-get-writes)',
   408: 'The request body did not arrive in time',
   411: 'A body is needed and its length was not given',
   414: 'Request target too long',
@@ -210,7 +231,8 @@ export const ERROR_STATUS: Record<number, string> = {
   419: 'Secret not available: identity locked, manifest signature or bundle secret wrong, bundle read-only',
   422: 'Invalid manifest, or a payload that contradicts it',
   423: 'Store busy or locked',
+  429: 'Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client',
   431: 'Request headers too large',
   500: 'Internal error (details only in the log)',
-  503: 'A dedicated web server whose node is not reachable',
+  503: 'A dedicated web server whose node is not reachable; too many connections or long-polls in all',
 };

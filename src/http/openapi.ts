@@ -81,8 +81,11 @@ function successStatuses(route: Route): number[] {
 
 function errorStatuses(route: Route, body: Body): number[] {
   const codes = [400, 403, 404, 414, 431, 500, 503];
-  if (!route.family.public) codes.push(401);
+  // 429: waiting out failed authentications, or too many long-polls (docs/security.md).
+  if (!route.family.public) codes.push(401, 429);
   if (route.family.wrongMethod === 405) codes.push(405);
+  // The legacy GET forms of writes are off unless the server runs with --allow-get-writes.
+  if (route.method === 'GET' && route.scope === 'write') codes.push(405);
   if (route.body === 'multipart') codes.push(408, 411, 415);
   if (route.family.needsRhizome) codes.push(423);
   // MeshMS and MeshMB need an unlocked identity; Rhizome needs a secret to write or decrypt.

@@ -1,6 +1,8 @@
 /**
  * The Origin header and the reference's CORS rule (spec §1.10): only pages served from this
- * device (localhost, 127.0.0.1, or an opaque `null` origin) may call the API from a browser.
+ * device (localhost, 127.0.0.1) may call the API from a browser. The reference also admits the
+ * opaque `null` origin, which any page can give itself with a sandboxed frame; Tendril admits it
+ * only where a server says so (`--allowed-origin=null`).
  */
 import { fail } from '../errors.js';
 
@@ -35,9 +37,9 @@ export function parseOrigin(header: string | undefined): Origin | undefined {
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
 const LOCAL_SCHEMES = new Set(['http', 'https', 'file']);
 
-/** True when the reference's rule admits this origin. */
+/** True for a page served from this device (the reference's rule, without `null`). */
 export function isLocalOrigin(origin: Origin): boolean {
-  return origin.kind === 'null' || (LOCAL_SCHEMES.has(origin.scheme) && LOCAL_HOSTS.has(origin.host));
+  return origin.kind === 'url' && LOCAL_SCHEMES.has(origin.scheme) && LOCAL_HOSTS.has(origin.host);
 }
 
 /** The value echoed in Access-Control-Allow-Origin: no trailing slash, port only if non-zero. */

@@ -4,23 +4,32 @@
  *
  *   1. request line and target limits (431, 400 for >10 parameters, 414), credentials syntax (400)
  *   2. body framing (400 / 415)
- *   3. API family by path prefix (404), family disabled (404)
- *   4. peer address (403), Origin (403), OPTIONS preflight (200), credentials (401)
- *   5. route (404 / 405), scope of the credentials (403: read-only, or a token where only a user
- *      may), body length for multipart routes (411)
- *   6. the handler, whose result or error is written by src/http/respond.ts
+ *   3. Host (403: a name this server is not known by), then API family by path prefix (404),
+ *      family disabled (404)
+ *   4. peer address (403), Fetch Metadata and Origin (403), OPTIONS preflight (200), credentials
+ *      (401, or 429 while failures are paid for)
+ *   5. route (404 / 405), a legacy GET write while they are off (405), scope of the credentials
+ *      (403: read-only, or a token where only a user may), body length for multipart routes (411)
+ *   6. the handler, whose result or error is written by src/http/respond.ts; a long-poll over
+ *      its limits is answered at once (429 / 503)
+ *
+ * The Host check comes before anything that tells one path from another, so a page reached by
+ * DNS rebinding learns nothing, not even which paths exist. Each refusal's log line says which
+ * check refused and why (`code`, `why`), never with a secret.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fail } from '../errors.js';
+import { fail, TendrilError } from '../errors.js';
 import { redactUrl, type Logger } from '../log.js';
 import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
+import type { Admission } from './admission.js';
 import { readCredentials } from './credentials.js';
 import { Context } from './context.js';
 import { checkFraming, isUnframed } from './framing.js';
 import { MAX_HEADER_COUNT, MAX_REQUEST_LINE } from './limits.js';
 import { reply, sendError } from './respond.js';
 import type { Family, Router } from './router.js';
+import type { Result } from './types.js';
 import { parseTarget, reservationCost } from './target.js';
 
 export interface PipelineOptions {
@@ -42,6 +51,8 @@ export interface PipelineOptions {
    * function: requests a dedicated web server forwarded there are not control requests).
    */
   readonly control?: boolean | ((req: IncomingMessage) => boolean);
+  /** Long-poll limits, and the per-client limit of forwarded requests. */
+  readonly admission?: Admission;
   /** Told of every request's route and completion (the metrics). */
   readonly observer?: RequestObserver;
 }
@@ -65,18 +76,42 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // One line per request (STYLE 7): 5xx at error, the rest at info. Built only when written.
     const level = res.statusCode >= 500 ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
+    const e = ctx.error;
     log[level](
       {
-        remote: options.remoteOf?.(ctx.req) ?? ctx.req.socket?.remoteAddress ?? 'local',
+        remote: ctx.client,
         method: ctx.method,
         url: redactUrl(ctx.req.url ?? ''),
         status: res.statusCode,
         ms: Date.now() - ctx.startedAt,
         ...(res.writableFinished ? {} : { aborted: true }),
+        ...(e === undefined ? {} : e.why === undefined ? { code: e.code } : { code: e.code, why: e.why }),
       },
       'request completed',
     );
   }
+
+  const refuse = (res: ServerResponse, err: unknown, ctx: Context): void => {
+    ctx.error = sendError(res, err, ctx);
+  };
+
+  /** A long-poll is held only within its limits (a table already streaming is not checked). */
+  const admitLive = (ctx: Context, res: ServerResponse, result: Result): boolean => {
+    if (result.kind !== 'table' || !result.live || !options.admission) return true;
+    const admitted = options.admission.longPoll(ctx.client);
+    if (typeof admitted === 'string') {
+      // The handler may have started listening already: its signal, aborted, lets it go.
+      ctx.stopLive();
+      refuse(res, new TendrilError(admitted, { headers: { 'Retry-After': '1' }, why: 'long-poll limit' }), ctx);
+      return false;
+    }
+    res.once('close', admitted);
+    return true;
+  };
+
+  const answer = (ctx: Context, res: ServerResponse, result: Result): void => {
+    if (admitLive(ctx, res, result)) reply(res, result, ctx);
+  };
 
   /**
    * Runs the steps synchronously as far as they go: most requests (a list, an error) complete
@@ -101,8 +136,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     });
     const method = ctx.method;
     const rawUrl = req.url ?? '/';
+    const forwardedFor = options.remoteOf?.(req);
+    ctx.client = forwardedFor ?? req.socket.remoteAddress ?? 'local';
 
     try {
+      if (forwardedFor !== undefined && options.admission) {
+        // A dedicated server's client: its requests in progress are its connections.
+        const admitted = options.admission.forwardedRequest(forwardedFor);
+        if (typeof admitted === 'string') fail(admitted, { headers: { 'Retry-After': '1' }, why: 'connection limit (forwarded)' });
+        res.once('close', admitted);
+      }
       if (method.length + rawUrl.length + 11 > MAX_REQUEST_LINE) fail('HTTP_HEADERS_TOO_LARGE');
       if (req.rawHeaders.length / 2 >= MAX_HEADER_COUNT) fail('HTTP_HEADERS_TOO_LARGE');
       if (req.httpVersionMajor !== 1) fail('HTTP_BAD_REQUEST', { reason: 'Unsupported HTTP version' });
@@ -117,16 +160,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.contentType = checkFraming(req, family?.rawBody);
       const unframed = isUnframed(req);
 
+      const policy = policyOf(req);
+      policy.checkHost?.(req.headers.host);
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
 
-      const policy = policyOf(req);
       checkPeer(req, policy);
-      ctx.cors = corsHeaders(req, policy);
+      ctx.cors = corsHeaders(req, policy, family.public === true);
       if (method === 'OPTIONS') {
         reply(res, { kind: 'json', status: 200 }, ctx);
         return;
       }
-      if (!family.public) ctx.principal = authenticate(credentials, policy);
+      if (!family.public) ctx.principal = authenticate(credentials, policy, ctx.client);
 
       const match = router.match(method, target.path, control);
       if (match.kind !== 'none' && match.route.emptyBody && Number(req.headers['content-length'] ?? 0) !== 0) {
@@ -140,22 +184,25 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ctx.params = match.params;
       ctx.route = route.path;
       options.observer?.started(route.path);
+      // The reference's GET forms of writes (keyring/add, SID/set, SID/remove, SID/lock) are what
+      // an <img> on any page can send, with no Origin: off unless a server turns them on.
+      if (route.method === 'GET' && route.scope === 'write' && !policy.getWrites) fail('ACCESS_GET_WRITE', { why: 'legacy GET write (see --allow-get-writes)' });
       // A token is told it is a token before it is told it is read-only: that is what it cannot change.
-      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY');
-      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY');
+      if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY', { why: `credentials ${ctx.principal.id} on a route for users only` });
+      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);
       if (result instanceof Promise) {
         result.then(
-          (r) => reply(res, r, ctx),
-          (err: unknown) => sendError(res, err, ctx),
+          (r) => answer(ctx, res, r),
+          (err: unknown) => refuse(res, err, ctx),
         );
       } else {
-        reply(res, result, ctx);
+        answer(ctx, res, result);
       }
     } catch (err) {
-      sendError(res, err, ctx);
+      refuse(res, err, ctx);
     }
   }
 

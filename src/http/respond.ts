@@ -61,6 +61,8 @@ export interface ResponseContext {
   /** CORS headers every response of this request carries, if it came from an allowed Origin. */
   readonly cors: HeaderMap | undefined;
   readonly log: Logger;
+  /** Ends a long-poll early (its client went away); the table then finishes as at its deadline. */
+  stopLive?(): void;
 }
 
 /**
@@ -105,7 +107,10 @@ function sendTable(res: ServerResponse, rc: ResponseContext, table: JsonTable): 
 
 async function streamTable(res: ServerResponse, rc: ResponseContext, table: JsonTable): Promise<void> {
   head(res, rc, 200, undefined, JSON_TYPE, undefined, table.headers);
-  if (table.live) res.socket?.setTimeout(0); // a paused long-poll is not an idle connection
+  if (table.live) {
+    res.socket?.setTimeout(0); // a paused long-poll is not an idle connection
+    endWithClient(res, rc);
+  }
   let pending = jsonTableHead(table.columns, table.prefix);
   let first = true;
   const flush = async (): Promise<void> => {
@@ -120,6 +125,33 @@ async function streamTable(res: ServerResponse, rc: ResponseContext, table: Json
     if (table.live || pending.length >= 16384) await flush();
   }
   if (!res.destroyed) res.end(pending + JSON_TABLE_TAIL);
+}
+
+/**
+ * Calls `fn` once when the client stops sending (its FIN arrives) while `res` is still being
+ * written. The server keeps its own half open to answer (httpAllowHalfOpen), so without this a
+ * client that has gone is noticed only when a write fails — for a quiet long-poll, at its deadline.
+ */
+export function whenClientEnds(res: ServerResponse, fn: () => void): void {
+  const socket = res.socket;
+  if (!socket) return;
+  if (socket.readableEnded) {
+    fn();
+    return;
+  }
+  socket.once('end', fn);
+  res.once('close', () => socket.off('end', fn));
+}
+
+/**
+ * A long-poll ends as soon as its client stops sending: a client that closed its connection is
+ * gone, and one that half-closed after its request wants the answer it can have now, not one a
+ * minute later. Either way the table is finished at once and the connection, its buffers and the
+ * long-poll's listeners go, rather than lingering until the deadline. (A dedicated server in
+ * front passes its client's FIN on to the node: the same 'end' here.)
+ */
+function endWithClient(res: ServerResponse, rc: ResponseContext): void {
+  if (rc.stopLive) whenClientEnds(res, rc.stopLive.bind(rc));
 }
 
 function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult): void | Promise<void> {
@@ -209,6 +241,7 @@ export function rawErrorResponse(e: TendrilError, serverHeader: string): Buffer 
     `Content-Type: ${JSON_TYPE}`,
     `Content-Length: ${body.length}`,
     `Tendril-Error: ${e.code}`,
+    ...Object.entries(e.headers).map(([name, value]) => `${name}: ${value}`),
   ];
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }

@@ -16,6 +16,7 @@ import type { TokenService } from '../services/tokens/types.js';
 import { docsHandlers } from './api/docs.js';
 import { systemHandler, type NodeFacts } from './api/system.js';
 import { tokenHandlers } from './api/tokens.js';
+import type { PinGuard } from './pin-guard.js';
 import { operationHandlers } from './api/operations.js';
 import { uiHandlers } from './api/ui.js';
 import { metricsHandler } from './api/metrics.js';
@@ -33,6 +34,8 @@ export interface ApiServices {
   readonly meshmb: MeshmbService;
   readonly meshms: MeshmsService;
   readonly tokens: TokenService;
+  /** Limits and turns for PIN attempts. */
+  readonly pins: PinGuard;
   /** api.restful.newsince_timeout, read per request so a reloaded config applies at once. */
   readonly newsinceTimeoutMs: () => number;
   readonly hostFacts: () => HostFacts;
@@ -94,7 +97,7 @@ const TOKEN_QUERY: readonly QueryDoc[] = [
 const FEED_NAME: QueryDoc = { name: 'name', doc: "A name to show for the feed instead of its own" };
 
 export function buildRoutes(services: ApiServices): Route[] {
-  const k = keyringHandlers(services.keyring);
+  const k = keyringHandlers(services.keyring, services.pins);
   const r = rhizomeReadHandlers(services.rhizome, services.newsinceTimeoutMs);
   const w = rhizomeWriteHandlers(services.rhizome);
   const mb = meshmbHandlers(services.meshmb, services.newsinceTimeoutMs);
@@ -159,7 +162,7 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'POST',   path: `${ID}/ignore/{feed:hex64}{rest:ignored}`,           family: MB, scope: 'write', body: 'none', handler: mb.ignore, summary: 'Stop following (or blocking) a feed' },
     { method: 'POST',   path: `${ID}/block/{feed:hex64}{rest:ignored}`,            family: MB, scope: 'write', body: 'none', handler: mb.block, query: [FEED_SENDER], summary: 'Block a feed' },
     // MeshMS (spec §4.3). The list GETs acknowledge new messages as a side effect, as the
-    // reference's do; they stay `read` so read-only clients can follow their conversations.
+    // reference's do, for credentials that may write; for read-only ones they store nothing.
     { method: 'GET',    path: `${MY}/conversationlist.json`,                        family: MS, scope: 'read',  body: 'none', handler: ms.conversations, summary: 'List the conversations of an identity' },
     { method: 'GET',    path: `${PAIR}/messagelist.json`,                           family: MS, scope: 'read',  body: 'none', handler: ms.messages, summary: 'List the messages of a conversation, newest first' },
     { method: 'GET',    path: `${PAIR}/newsince/messagelist.json`,                  family: MS, scope: 'read',  body: 'none', handler: ms.newsince, summary: 'List the messages of a conversation, then new ones as they arrive (long-poll)' },

@@ -31,6 +31,8 @@ export interface RequestContext {
   /** Parsed request Content-Type, when the request has a body. */
   readonly contentType: ContentType | undefined;
   readonly principal: Principal;
+  /** The client's address (as a dedicated server in front reports it), or `local` (control socket). */
+  readonly client: string;
   readonly log: Logger;
   /** Date.now() when the request arrived; long-polls end relative to it (spec §1.11.5). */
   readonly startedAt: number;

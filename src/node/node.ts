@@ -9,9 +9,12 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Config } from '../config/config.js';
-import { DEFAULT_PIN_KEY_PARAMS, type PinKeyParams } from '../crypto/pin-key.js';
+import { DEFAULT_PIN_KEY_PARAMS, derivationsWaiting, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
+import { Admission } from '../http/admission.js';
 import type { NodeFacts } from '../http/api/system.js';
+import { createAuthGuard } from '../http/auth-guard.js';
+import { createPinGuard } from '../http/pin-guard.js';
 import { closeServer, createHttpServer, listenUnix } from '../http/listener.js';
 import { createPipeline } from '../http/pipeline.js';
 import { Router, type Family } from '../http/router.js';
@@ -23,6 +26,8 @@ import { createRhizomeService } from '../services/rhizome/service.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
+import { newSecurityCounters } from '../services/guard/counters.js';
+import { Throttle, type ThrottleOptions } from '../services/guard/throttle.js';
 import { createMetrics } from '../services/metrics/metrics.js';
 import { monitorEventLoop } from '../services/system/event-loop.js';
 import { hostFacts } from '../services/system/host.js';
@@ -35,7 +40,7 @@ import { createMdnsDiscovery, type AdvertisedServer } from '../services/sync/dis
 import { syncStoreOf } from '../services/sync/store-view.js';
 import { registerSyncMetrics } from '../services/sync/sync-metrics.js';
 import type { SyncService } from '../services/sync/types.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, type Authenticators } from '../web/policy.js';
+import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, serverRules, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
 import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
@@ -62,6 +67,8 @@ export interface NodeOptions {
   readonly pinKeyParams?: PinKeyParams;
   /** Pretend the disk has this many free bytes (TENDRIL_FREE_SPACE), for store-limit tests. */
   readonly freeSpaceOverride?: number;
+  /** The delays paid for wrong PINs and failed authentications (tests shorten them). */
+  readonly throttle?: ThrottleOptions;
   /** Applies the configuration file now (POST /control/config/reload); throws when it is invalid. */
   readonly reloadConfig?: () => void;
   /** Where the node's log goes (a file for `start --detach`), for `tendril status`; default stdout. */
@@ -161,14 +168,25 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     stops.push(() => sync.stop());
     const credentialed = anyOf(
       basicAuthenticator(() => config().api.restful.users),
-      tokenAuthenticator((token) => tokens.check(token)),
+      tokenAuthenticator(
+        (token) => tokens.check(token),
+        (token) => tokens.explain(token),
+      ),
     );
     const anonymous = openAuthenticator('anonymous');
+    // Wrong PINs and failed authentications, paid for with growing delays; connections and
+    // long-polls within limits; the figures of both in /restful/system.
+    const counters = newSecurityCounters();
+    const throttle = new Throttle(options.throttle);
+    const guardLog = log.child({ service: 'guard' });
+    const admission = new Admission(() => config().api.restful.limits, counters);
     const auth: Authenticators = {
       strict: credentialed,
       configured: {
         authenticate: (c) => (config().api.restful.authorization === 'noauth' ? anonymous : credentialed).authenticate(c),
+        refusal: (c) => credentialed.refusal?.(c),
       },
+      guard: createAuthGuard(throttle, counters, guardLog),
     };
 
     // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
@@ -190,6 +208,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
         sync: sync.counters(),
+        security: { ...counters, ...admission.stats(), waitingClients: throttle.stats().waiting, pinDerivationsWaiting: derivationsWaiting() },
       };
     };
 
@@ -208,6 +227,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         meshmb,
         meshms,
         tokens,
+        pins: createPinGuard(throttle, counters, guardLog),
         newsinceTimeoutMs: () => config().api.restful.newsinceTimeoutMs,
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
@@ -232,7 +252,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     // The control socket trusts its owner; requests a dedicated server forwards get its mode.
-    const local: AccessPolicy = { localOnly: false, cors: 'local', authenticator: openAuthenticator('local') };
+    // (No browser reaches it, so the owner may use every form the API has, legacy GETs included.)
+    const local: AccessPolicy = { localOnly: false, cors: 'local', getWrites: true, authenticator: openAuthenticator('local') };
     const forwardedPolicy = controlPolicy(local, auth);
     const control = createPipeline({
       router,
@@ -247,26 +268,28 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       serverHeader: SERVER_HEADER,
       control: (req) => !isForwarded(req),
       familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
+      admission,
       observer: metrics,
     });
     await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
 
     let port: number | undefined;
     if (options.tcp !== false) {
-      const specs = options.servers ?? [{ mode: 'upstream' as const, bind: options.host ?? '127.0.0.1', port: undefined, allowedOrigins: [] }];
+      const specs: readonly ServerSpec[] = options.servers ?? [{ mode: 'upstream', bind: options.host ?? '127.0.0.1', port: undefined, allowedOrigins: [] }];
       // Every spec is checked before anything listens: an impossible one stops the start.
       const checked = specs.map((spec) => ({ spec, tls: checkSpec(spec) }));
       for (const { spec, tls } of checked) {
         const pipeline = createPipeline({
           router,
-          policy: embeddedPolicy(spec.mode, spec.allowedOrigins, auth),
+          policy: embeddedPolicy(spec.mode, serverRules(spec, tls), auth),
           log,
           serverHeader: SERVER_HEADER,
           familyEnabled: servedBy(() => servesOf(spec)),
+          admission,
           observer: metrics,
         });
         let listening = 0;
-        await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls), async (s) => {
+        await serve(createHttpServer(pipeline, log, SERVER_HEADER, tls, admission), async (s) => {
           // A port given explicitly (start --port) is that port or an error; only the configured
           // default searches upwards for a free one, as the reference's does.
           const exact = spec.port === undefined && options.port !== undefined ? { ...spec, port: options.port } : spec;

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { SERVER_HEADER } from '../node/node.js';
 import { listenForSpec } from './listen.js';
+import { serverRules } from './policy.js';
 import { createProxy } from './proxy.js';
 import { checkSpec, serverUrl, type ServerSpec } from './spec.js';
 
@@ -22,7 +23,7 @@ export interface RunningWebServer {
 export async function startDedicatedServer(paths: InstancePaths, spec: ServerSpec, log: Logger, defaultPort: number): Promise<RunningWebServer> {
   const tls = checkSpec(spec);
   let url = '';
-  const proxy = createProxy({ socketPath: paths.controlSocket, spec, log, serverHeader: SERVER_HEADER, url: () => url });
+  const proxy = createProxy({ socketPath: paths.controlSocket, spec, log, serverHeader: SERVER_HEADER, url: () => url, rules: serverRules(spec, tls) });
   const server: Server = createHttpServer(proxy, log, SERVER_HEADER, tls);
   const port = await listenForSpec(server, spec, defaultPort);
   url = serverUrl(spec, port, tls !== undefined);

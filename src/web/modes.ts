@@ -26,28 +26,29 @@ export interface ModePolicy {
   readonly credentials: boolean;
   /** Only a loopback bind address is allowed; peers that are not on this host get 403. */
   readonly loopbackOnly: boolean;
-  /** Browsers from any origin may call it (dev) or only local pages and --allowed-origin. */
-  readonly corsAny: boolean;
   /** What it serves when --serve is not given. */
   readonly serveDefault: readonly Serve[];
   /** False: the REST API is never served in this mode, whatever --serve says. */
   readonly api: boolean;
 }
 
+// Browser pages of other origins are refused in every mode unless a server allows them
+// (--allowed-origin, src/http/access.ts); every server checks the Host (src/web/hosts.ts).
+
 export const MODE_POLICY: Readonly<Record<Mode, ModePolicy>> = {
-  // Local development: plain HTTP, no credentials, any browser origin, loopback only.
-  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, corsAny: true, serveDefault: ['api', 'metrics'], api: true },
+  // Local development: plain HTTP, no credentials, loopback only, local pages only.
+  dev: { tls: false, clientCerts: false, credentials: false, loopbackOnly: true, serveDefault: ['api', 'metrics'], api: true },
   // Facing a network: HTTPS only, credentials required, any bind address.
-  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
+  server: { tls: true, clientCerts: false, credentials: true, loopbackOnly: false, serveDefault: ['api', 'metrics'], api: true },
   // Behind a TLS terminator on this host (nginx): plain HTTP on loopback, credentials required.
   // The node's embedded default, and the reference's own behaviour.
-  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
+  upstream: { tls: false, clientCerts: false, credentials: true, loopbackOnly: true, serveDefault: ['api', 'metrics'], api: true },
   // Behind a load balancer elsewhere: HTTPS, client certificates from --clientca, credentials.
-  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['api', 'metrics'], api: true },
+  mtls: { tls: true, clientCerts: true, credentials: true, loopbackOnly: false, serveDefault: ['api', 'metrics'], api: true },
   // Between nodes of a LAN mesh: plain HTTP on any address, for node-to-node sync alone. The REST
   // API (identities, PINs, passwords) never crosses a network in the clear, so this mode refuses
   // `--serve=api`; Tendril sync still needs a token, Rhizome Direct carries only signed bundles.
-  mesh: { tls: false, clientCerts: false, credentials: true, loopbackOnly: false, corsAny: false, serveDefault: ['sync', 'direct'], api: false },
+  mesh: { tls: false, clientCerts: false, credentials: true, loopbackOnly: false, serveDefault: ['sync', 'direct'], api: false },
 };
 
 export function isMode(text: string): text is Mode {

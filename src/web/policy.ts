@@ -7,8 +7,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { openAuthenticator, type AccessPolicy, type Authenticator, type ClientCertStatus, type PeerFacts } from '../http/access.js';
+import { openAuthenticator, type AccessPolicy, type Authenticator, type AuthGuard, type ClientCertStatus, type PeerFacts } from '../http/access.js';
+import { hostChecker, type HostRule } from '../http/host.js';
+import { formatHostRule, hostRule, parseHostRule } from './hosts.js';
 import { isMode, isServe, MODE_POLICY, type Mode, type Serve } from './modes.js';
+import type { ServerSpec, TlsMaterial } from './spec.js';
 
 /** Headers a dedicated server adds when it forwards a request to the node. */
 export const FORWARDED = {
@@ -17,6 +20,10 @@ export const FORWARDED = {
   /** `verified`, `untrusted` or `missing`: the client's TLS certificate (mtls only). */
   cert: 'tendril-front-cert',
   origins: 'tendril-front-origins',
+  /** The names the dedicated server answers to (`*`, or names joined by commas). */
+  hosts: 'tendril-front-hosts',
+  /** `1` when it serves the legacy GET forms of writes. */
+  getWrites: 'tendril-front-get-writes',
   /** The dedicated server's own URL, for the node's status. */
   url: 'tendril-front-url',
   /** What the dedicated server serves (`--serve`), comma-separated. */
@@ -33,6 +40,31 @@ export interface Authenticators {
   readonly configured: Authenticator;
   /** Basic users and tokens, always: modes that face a network never run without credentials. */
   readonly strict: Authenticator;
+  /** Failed authentications paid for (src/http/auth-guard.ts). */
+  readonly guard?: AuthGuard;
+}
+
+/** What a web server adds to its mode's rules: the names it answers to, origins, legacy GETs. */
+export interface ServerRules {
+  readonly hosts: HostRule;
+  readonly allowedOrigins: readonly string[];
+  readonly getWrites: boolean;
+}
+
+/** The rules of a server spec (with its TLS material, for the certificate's names). */
+export function serverRules(spec: ServerSpec, tls?: TlsMaterial): ServerRules {
+  return { hosts: hostRule(spec, tls), allowedOrigins: spec.allowedOrigins, getWrites: spec.getWrites === true };
+}
+
+/** The headers a dedicated server adds to every request it forwards, but the per-request ones. */
+export function frontHeaders(mode: Mode, rules: ServerRules): Record<string, string> {
+  const headers: Record<string, string> = {
+    [FORWARDED.mode]: mode,
+    [FORWARDED.origins]: rules.allowedOrigins.join(','),
+    [FORWARDED.hosts]: formatHostRule(rules.hosts),
+  };
+  if (rules.getWrites) headers[FORWARDED.getWrites] = '1';
+  return headers;
 }
 
 const DEV = openAuthenticator('dev');
@@ -47,23 +79,27 @@ function forwardedPeer(req: IncomingMessage): PeerFacts {
   };
 }
 
-function policyFor(mode: Mode, allowedOrigins: readonly string[], auth: Authenticators, forwarded: boolean): AccessPolicy {
+function policyFor(mode: Mode, rules: ServerRules, auth: Authenticators, forwarded: boolean): AccessPolicy {
   const p = MODE_POLICY[mode];
   return {
     localOnly: p.loopbackOnly,
     clientCerts: p.clientCerts,
     // A forwarded request's socket peer is the dedicated server: the client is what it reports.
     peer: forwarded ? forwardedPeer : undefined,
-    cors: p.corsAny ? 'any' : 'local',
-    allowedOrigins,
-    sameOrigin: p.tls,
+    checkHost: hostChecker(rules.hosts),
+    cors: rules.allowedOrigins.includes('*') ? 'any' : 'local',
+    allowedOrigins: rules.allowedOrigins,
+    // The Host is checked, so a page whose origin is the Host's is one this server serves.
+    sameOrigin: true,
+    getWrites: rules.getWrites,
     authenticator: !p.credentials ? DEV : mode === 'upstream' ? auth.configured : auth.strict,
+    guard: p.credentials ? auth.guard : undefined,
   };
 }
 
 /** The rules of a server embedded in the node. */
-export function embeddedPolicy(mode: Mode, allowedOrigins: readonly string[], auth: Authenticators): AccessPolicy {
-  return policyFor(mode, allowedOrigins, auth, false);
+export function embeddedPolicy(mode: Mode, rules: ServerRules, auth: Authenticators): AccessPolicy {
+  return policyFor(mode, rules, auth, false);
 }
 
 // Connections on which a dedicated server has forwarded a request.
@@ -88,13 +124,31 @@ export function isForwarded(req: IncomingMessage): boolean {
  * (`control`), and one a dedicated server forwarded gets the rules of that server's mode.
  */
 export function controlPolicy(control: AccessPolicy, auth: Authenticators): (req: IncomingMessage) => AccessPolicy {
+  // Dedicated servers send the same rules on every request: each distinct set is built once.
+  const policies = new Map<string, AccessPolicy>();
   return (req) => {
     if (!isForwarded(req)) return control;
-    const mode = req.headers[FORWARDED.mode];
-    const origins = req.headers[FORWARDED.origins];
-    const allowed = typeof origins === 'string' && origins !== '' ? origins.split(',') : [];
-    // An unknown or missing mode is treated as the strictest network-facing one.
-    return policyFor(typeof mode === 'string' && isMode(mode) ? mode : 'mtls', allowed, auth, true);
+    const h = req.headers;
+    const text = (name: string): string => {
+      const value = h[name];
+      return typeof value === 'string' ? value : '';
+    };
+    const key = `${text(FORWARDED.mode)}|${text(FORWARDED.origins)}|${text(FORWARDED.hosts)}|${text(FORWARDED.getWrites)}`;
+    let policy = policies.get(key);
+    if (policy === undefined) {
+      const mode = text(FORWARDED.mode);
+      const origins = text(FORWARDED.origins);
+      const rules: ServerRules = {
+        allowedOrigins: origins === '' ? [] : origins.split(','),
+        // No names reported: localhost and IP addresses only.
+        hosts: parseHostRule(text(FORWARDED.hosts)),
+        getWrites: text(FORWARDED.getWrites) === '1',
+      };
+      // An unknown or missing mode is treated as the strictest network-facing one.
+      policy = policyFor(isMode(mode) ? mode : 'mtls', rules, auth, true);
+      if (policies.size < 64) policies.set(key, policy);
+    }
+    return policy;
   };
 }
 

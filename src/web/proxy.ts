@@ -13,10 +13,10 @@ import { isTendrilError, TendrilError } from '../errors.js';
 import { clientCertStatus } from '../http/access.js';
 import { isBodyCutShort } from '../http/listener.js';
 import type { Pipeline, RequestListener } from '../http/pipeline.js';
-import { sendError } from '../http/respond.js';
+import { sendError, whenClientEnds } from '../http/respond.js';
 import type { Logger } from '../log.js';
 import { MODE_POLICY } from './modes.js';
-import { FORWARDED, isForwardingHeader } from './policy.js';
+import { FORWARDED, frontHeaders, isForwardingHeader, serverRules, type ServerRules } from './policy.js';
 import { servesOf, type ServerSpec } from './spec.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are not forwarded.
@@ -53,6 +53,8 @@ export interface ProxyOptions {
   readonly serverHeader: string;
   /** This server's URL, reported to the node for its status; known once it listens. */
   readonly url: () => string;
+  /** Its names, origins and legacy GETs, which the node applies (default: from spec alone). */
+  readonly rules?: ServerRules;
 }
 
 export function createProxy(options: ProxyOptions): Pipeline & { close(): void } {
@@ -60,6 +62,7 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
   const policy = MODE_POLICY[spec.mode];
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const rc = { serverHeader: options.serverHeader, cors: undefined, log };
+  const front = frontHeaders(spec.mode, options.rules ?? serverRules(spec));
 
   function forward(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     // The node hears HTTP/1.1 from here whatever the client spoke: refuse the others as it would.
@@ -78,10 +81,9 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
     // Without a body an Expect means nothing (the node ignores it too), and node:http would send
     // the request head at once for it, before its framing is settled below.
     if (!hasBody) delete headers.expect;
-    headers[FORWARDED.mode] = spec.mode;
+    Object.assign(headers, front);
     headers[FORWARDED.for] = req.socket.remoteAddress ?? '';
     if (policy.clientCerts) headers[FORWARDED.cert] = clientCertStatus(req.socket);
-    headers[FORWARDED.origins] = spec.allowedOrigins.join(',');
     headers[FORWARDED.url] = options.url();
     headers[FORWARDED.serve] = servesOf(spec).join(',');
 
@@ -150,6 +152,15 @@ export function createProxy(options: ProxyOptions): Pipeline & { close(): void }
       sent.end();
     };
     attempt(true);
+    // One that stops sending (gone, or half-closed to await the answer) is passed on as such: the
+    // node ends a long-poll at once and answers what it has, which goes back to the client.
+    whenClientEnds(res, () => {
+      const sent = upstream;
+      const halfClose = (): void => void sent?.socket?.end();
+      // Only once the whole request is on its way: the node must still hear all of it.
+      if (sent?.writableFinished) halfClose();
+      else sent?.once('finish', halfClose);
+    });
   }
 
   const listener =

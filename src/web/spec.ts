@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { fail } from '../errors.js';
+import { HOST_NAME_RE } from './hosts.js';
 import { isMode, isServe, MODE_POLICY, MODES, SERVES, type Mode, type Serve } from './modes.js';
 
 export interface ServerSpec {
@@ -19,8 +20,15 @@ export interface ServerSpec {
   readonly certfile?: string;
   readonly keyfile?: string;
   readonly clientca?: string;
-  /** Extra browser origins allowed beside the local ones, e.g. https://app.example.org. */
+  /**
+   * Extra browser origins allowed beside the local ones, e.g. https://app.example.org; `null`
+   * admits opaque origins (sandboxed frames, file: pages), `*` every origin (dev mode only).
+   */
   readonly allowedOrigins: readonly string[];
+  /** Names clients reach it by, beside localhost and IP addresses (`--host-name`, repeatable). */
+  readonly hostNames?: readonly string[];
+  /** Serve the reference's legacy GET forms of writes (`--allow-get-writes`); off by default. */
+  readonly getWrites?: boolean;
   /** `--serve=LIST`; undefined: the mode's default (see servesOf). */
   readonly serve?: readonly Serve[];
 }
@@ -47,9 +55,20 @@ function usage(why: string): never {
   fail('USAGE', { arg: `web server: ${why}` });
 }
 
+/** Options that take no value. */
+const FLAGS = new Set(['allow-get-writes']);
+
+/** Values of a repeatable option that may also list several, comma-separated. */
+function listed(values: Map<string, string[]>, name: string): string[] {
+  const all = (values.get(name) ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+  values.delete(name);
+  return all;
+}
+
 /**
  * Parses `--mode=M --bind=A --port=N --certfile=F --keyfile=F --clientca=F --allowed-origin=O
- * --serve=LIST` (also with a space instead of `=`), with `defaultMode` when --mode is absent.
+ * --host-name=NAME --allow-get-writes --serve=LIST` (also with a space instead of `=`), with
+ * `defaultMode` when --mode is absent.
  */
 export function parseServerArgs(args: readonly string[], defaultMode: Mode): ServerSpec {
   const values = new Map<string, string[]>();
@@ -58,7 +77,8 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) usage(`unexpected argument ${JSON.stringify(arg)}`);
     const name = m[1]!;
-    const value = m[2] ?? args[++i];
+    if (FLAGS.has(name) && m[2] !== undefined) usage(`--${name} takes no value`);
+    const value = FLAGS.has(name) ? '1' : (m[2] ?? args[++i]);
     if (value === undefined) usage(`--${name} needs a value`);
     values.set(name, [...(values.get(name) ?? []), value]);
   }
@@ -79,10 +99,12 @@ export function parseServerArgs(args: readonly string[], defaultMode: Mode): Ser
     certfile: one('certfile'),
     keyfile: one('keyfile'),
     clientca: one('clientca'),
-    allowedOrigins: (values.get('allowed-origin') ?? []).flatMap((o) => o.split(',')).filter(Boolean),
     serve: parseServe(one('serve')),
+    allowedOrigins: listed(values, 'allowed-origin'),
+    hostNames: listed(values, 'host-name').map((n) => n.toLowerCase()),
+    getWrites: values.has('allow-get-writes'),
   };
-  values.delete('allowed-origin');
+  values.delete('allow-get-writes');
   for (const name of values.keys()) usage(`unknown option --${name}`);
   return spec;
 }
@@ -176,7 +198,13 @@ export function checkSpec(spec: ServerSpec): TlsMaterial | undefined {
     usage(`${spec.mode} mode can only bind to a loopback address (127.0.0.1 or ::1), not ${spec.bind}`);
   }
   for (const origin of spec.allowedOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) usage(`--allowed-origin must be scheme://host[:port], not ${JSON.stringify(origin)}`);
+    if (origin === '*' && spec.mode !== 'dev') usage('--allowed-origin=* is only for dev mode (it lets any web page use the API)');
+    if (origin !== 'null' && origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      usage(`--allowed-origin must be scheme://host[:port], null or (dev mode) *, not ${JSON.stringify(origin)}`);
+    }
+  }
+  for (const name of spec.hostNames ?? []) {
+    if (!HOST_NAME_RE.test(name)) usage(`--host-name must be a DNS name, *.domain or *, not ${JSON.stringify(name)}`);
   }
   if (!policy.tls) {
     for (const option of ['certfile', 'keyfile', 'clientca'] as const) {

@@ -43,8 +43,11 @@ const CHROMIUM_FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-/** Starts Chromium with a fresh profile of its own (playwright makes one and removes it on close). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Starts Chromium with a fresh profile of its own (playwright makes one and removes it on close),
+ * with `extra` flags beside the usual ones.
+ */
+export async function launchChromium(extra: readonly string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 60_000 });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, ...extra], timeout: 60_000 });
 }

@@ -1,6 +1,6 @@
 /**
  * Test support: real X.509 material made with the `openssl` command into a temporary directory —
- * a CA, a server certificate for 127.0.0.1 and localhost (subjectAltName) signed by it, a client
+ * a CA, a server certificate for 127.0.0.1, localhost and node.tendril.test (subjectAltName) signed by it, a client
  * certificate signed by it, and a second, unrelated CA with its own client certificate. EC P-256
  * keys keep it fast; everything is valid for a day.
  */
@@ -71,7 +71,7 @@ function makeLeaf(dir: string, name: string, cn: string, ca: string, extensions:
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'tendril-certs-'));
   const ca = makeCa(dir, 'ca', 'Tendril Test CA');
-  const server = makeLeaf(dir, 'server', 'localhost', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const server = makeLeaf(dir, 'server', 'localhost', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:node.tendril.test\nextendedKeyUsage=serverAuth\n');
   const client = makeLeaf(dir, 'client', 'test client', 'ca', 'extendedKeyUsage=clientAuth\n');
   const otherCa = makeCa(dir, 'other-ca', 'Some Other CA');
   const otherClient = makeLeaf(dir, 'other-client', 'stranger', 'other-ca', 'extendedKeyUsage=clientAuth\n');

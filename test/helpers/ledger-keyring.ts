@@ -43,7 +43,7 @@ async function attempt(port: number, method: string, path: string): Promise<Repl
 export function auditKeyringAsKilled(paths: InstancePaths): void {
   assert.doesNotThrow(() => decodeKeyringFile(readFileSync(paths.keyringFile)), 'the keyring file is whole');
   for (const f of readdirSync(paths.root).filter((f) => f.startsWith('keyring.tdk') && f !== 'keyring.tdk')) {
-    assert.match(f, /^keyring\.tdk\.tmp-\d+$/);
+    assert.match(f, /^keyring\.tdk\.tmp-\d+-[0-9a-f]{12}$/);
   }
 }
 

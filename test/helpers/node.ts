@@ -10,10 +10,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { buildConfig, type Config } from '../../src/config/config.js';
 import { formatConfigText } from '../../src/config/file.js';
-import { TEST_PIN_KEY_PARAMS } from '../../src/crypto/pin-key.js';
+import { TEST_PIN_KEY_PARAMS, type PinKeyParams } from '../../src/crypto/pin-key.js';
 import type { Logger } from '../../src/log.js';
 import { instancePaths, type InstancePaths } from '../../src/node/instance.js';
 import { startNode, type RunningNode } from '../../src/node/node.js';
+import { DEFAULT_THROTTLE, type ThrottleOptions } from '../../src/services/guard/throttle.js';
 import { startDedicatedServer, type RunningWebServer } from '../../src/web/dedicated.js';
 import type { ServerSpec } from '../../src/web/spec.js';
 import { rawExchangeAt } from './control.js';
@@ -93,6 +94,19 @@ export async function startTestNode(
     freeSpaceOverride?: number;
     /** The node's own web servers (default: one upstream server on a free port). */
     servers?: readonly ServerSpec[];
+    /**
+     * The delays for wrong PINs and failed authentications. By default they start only after
+     * many failures: the API tests send wrong credentials on purpose, over and over, and test
+     * something else; test/web/guard.test.ts tests the delays themselves.
+     */
+    throttle?: ThrottleOptions;
+    /**
+     * Serve the reference's legacy GET forms of writes (`--allow-get-writes`), on the node's
+     * default server and on the dedicated one in front: for the tests of those forms.
+     */
+    getWrites?: boolean;
+    /** The cost of PIN derivations (default: the cheapest libsodium allows). */
+    pinKeyParams?: PinKeyParams;
   } = {},
 ): Promise<TestNode> {
   const paths = options.paths ?? makeInstance(options.config);
@@ -105,14 +119,15 @@ export async function startTestNode(
     config: () => config,
     log,
     port: 0,
-    pinKeyParams: TEST_PIN_KEY_PARAMS,
+    pinKeyParams: options.pinKeyParams ?? TEST_PIN_KEY_PARAMS,
     freeSpaceOverride: options.freeSpaceOverride,
-    servers: options.servers,
+    servers: options.servers ?? (options.getWrites ? [{ mode: 'upstream', bind: '127.0.0.1', port: 0, allowedOrigins: [], getWrites: true }] : undefined),
+    throttle: options.throttle ?? { ...DEFAULT_THROTTLE, free: 100_000 },
   });
   const nodePort = node.port!;
   let dedicated: RunningWebServer | undefined;
   if (TEST_FRONT === 'dedicated') {
-    const spec = { mode: 'upstream' as const, bind: '127.0.0.1', port: 0, allowedOrigins: [] };
+    const spec = { mode: 'upstream' as const, bind: '127.0.0.1', port: 0, allowedOrigins: [], getWrites: options.getWrites };
     try {
       dedicated = await startDedicatedServer(paths, spec, log.child({ front: 'dedicated' }), 0);
     } catch (err) {

@@ -7,10 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { InstancePaths } from '../../src/node/instance.js';
 import { watchChild, waitReady } from './child-node.js';
 import { cliArgs, cliEnv, REPO_ROOT } from './cli.js';
 import { readReply, type Reply } from './node.js';
+import { parseResponses, type RawResponse } from './raw-http.js';
 
 export interface WebRequestOptions {
   readonly headers?: Record<string, string | number>;
@@ -88,4 +90,38 @@ export async function timeUntil(probe: () => Promise<boolean>, limitMs: number):
     if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** TLS client material for a raw exchange with an HTTPS server. */
+export interface RawTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+/**
+ * Writes `head` (a whole request, as bytes) to the server of `url` — over TLS for https: — and
+ * returns the first response, parsed, once the server has sent it all or closed (within `waitMs`).
+ * Nothing is added to the request: the test decides every header, the Host header included.
+ */
+export function rawWebExchange(url: string, head: string, tlsOptions: RawTls = {}, waitMs = 5000): Promise<RawResponse | undefined> {
+  const target = new URL(url);
+  const port = Number(target.port);
+  return new Promise((resolve) => {
+    const socket = target.protocol === 'https:' ? tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ...tlsOptions }) : connect({ host: '127.0.0.1', port });
+    let received = Buffer.alloc(0);
+    const finish = (ended: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parseResponses(received, ended).responses[0]);
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (parseResponses(received, false).responses.length > 0) finish(false);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish(true));
+    socket.write(Buffer.from(head, 'latin1'));
+  });
 }

@@ -118,7 +118,7 @@ void describe('control socket', () => {
   void it('Expect: 100-continue is answered with 100 Continue before the body is read, then 201', async () => {
     const body = dumpForm(SECRET_DUMP);
     const head =
-      `POST ${LOAD} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n` +
+      `POST ${LOAD} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nExpect: 100-continue\r\n` +
       `Content-Type: ${MULTIPART}\r\nContent-Length: ${body.length}\r\n\r\n`;
     const x = await expectContinueExchange({ path: socket }, head, body);
     assert.equal(x.beforeBody, 'HTTP/1.1 100 Continue\r\n\r\n', 'nothing but the interim response before the body');
@@ -135,7 +135,7 @@ void describe('control socket', () => {
       ['PUT', LOAD, 405],
     ] as const) {
       const head =
-        `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n` +
+        `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nExpect: 100-continue\r\n` +
         `Content-Type: ${MULTIPART}\r\nContent-Length: ${body.length}\r\n\r\n`;
       const x = await expectContinueExchange({ path: socket }, head, body);
       assert.match(x.beforeBody, new RegExp(`^HTTP/1\\.1 ${status} `), `${method} ${path}`);
@@ -147,7 +147,7 @@ void describe('control socket', () => {
   void it('a POST with neither Content-Length nor chunked encoding is 411 Length Required', async () => {
     const raw = await rawExchangeAt(
       { path: socket },
-      `POST ${LOAD} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: ${MULTIPART}\r\n\r\n`,
+      `POST ${LOAD} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: ${MULTIPART}\r\n\r\n`,
     );
     const { statusLine, headers, body } = parseRawHead(raw);
     assert.equal(statusLine, 'HTTP/1.1 411 Length Required');
@@ -161,7 +161,7 @@ void describe('control socket', () => {
       await rawExchangeAt(
         { path: socket },
         Buffer.from(
-          `POST ${LOAD} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nContent-Type: ${MULTIPART}\r\n\r\n${chunked}`,
+          `POST ${LOAD} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nContent-Type: ${MULTIPART}\r\n\r\n${chunked}`,
           'latin1',
         ),
       ),
@@ -227,7 +227,7 @@ void describe('control socket', () => {
     // Nor does an unframed POST get 411 there: the path is simply unknown.
     const raw = await rawExchangeAt(
       { host: '127.0.0.1', port: t.port },
-      `POST ${LOAD} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic aGFycnk6cG90dGVy\r\n\r\n`,
+      `POST ${LOAD} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Basic aGFycnk6cG90dGVy\r\n\r\n`,
     );
     assert.match(parseRawHead(raw).statusLine, /^HTTP\/1\.1 404 /);
     assert.deepEqual(await listSids('?pin=1234'), []);

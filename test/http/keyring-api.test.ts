@@ -26,7 +26,8 @@ async function listSids(t: TestNode, query = ''): Promise<string[]> {
 void describe('keyring REST API', () => {
   let t: TestNode;
   before(async () => {
-    t = await startTestNode();
+    // The reference's legacy GET forms are tested here, one option away (--allow-get-writes).
+    t = await startTestNode({ getWrites: true });
   });
   after(async () => t.destroy());
 

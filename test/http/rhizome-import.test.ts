@@ -391,7 +391,7 @@ void describe('import refusals and request-level errors (spec §3.10, §3.11)', 
       socket.on('data', (c: string) => (text += c));
       socket.on('error', reject);
       socket.on('close', () => resolve(text));
-      socket.end(`POST /restful/rhizome/insert HTTP/1.1\r\nHost: x\r\nAuthorization: ${HARRY}\r\nContent-Type: multipart/form-data; boundary=x\r\nConnection: close\r\n\r\n`);
+      socket.end(`POST /restful/rhizome/insert HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${HARRY}\r\nContent-Type: multipart/form-data; boundary=x\r\nConnection: close\r\n\r\n`);
     });
     assert.match(raw, /^HTTP\/1\.1 411 /);
     for (const path of ['/restful/rhizome/bundlelist.json/x', '/restful/rhizome/insert/x', `/restful/rhizome/${'A'.repeat(64)}/raw.binx`, `/restful/rhizome/${'A'.repeat(63)}.rhm`, '/restful/rhizome/newsince/bundlelist.jsonx']) {

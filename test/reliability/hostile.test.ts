@@ -33,7 +33,7 @@ const MiB = 1024 * 1024;
 
 /** A request as bytes (latin1, so any byte can be put anywhere): credentials and Host included. */
 function request(method: string, target: string, headers: readonly string[] = [], body: string | Buffer = '', auth = true): Buffer {
-  const head = [`${method} ${target} HTTP/1.1`, 'Host: x', ...(auth ? [`Authorization: ${HARRY}`] : []), ...headers].join('\r\n');
+  const head = [`${method} ${target} HTTP/1.1`, 'Host: localhost', ...(auth ? [`Authorization: ${HARRY}`] : []), ...headers].join('\r\n');
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), typeof body === 'string' ? Buffer.from(body, 'latin1') : body]);
 }
 
@@ -187,7 +187,7 @@ void describe('a hostile-request corpus over raw sockets', () => {
   const cases = (): Case[] => [
     // ---- truncated requests
     { name: 'request line cut short, then half-close', send: () => 'GET /restful/keyring/identit', options: { halfClose: true }, expect: { answers: ['HTTP_BAD_REQUEST'], close: true } },
-    { name: 'header block cut short, then half-close', send: () => `GET ${LIST} HTTP/1.1\r\nHost: x\r\nAuthoriz`, options: { halfClose: true }, expect: { answers: ['HTTP_BAD_REQUEST'], close: true } },
+    { name: 'header block cut short, then half-close', send: () => `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\nAuthoriz`, options: { halfClose: true }, expect: { answers: ['HTTP_BAD_REQUEST'], close: true } },
     {
       // The rest can never arrive: the body ends where it stopped, so the handler reading it
       // answers 400 at once (rather than holding the connection until the idle timeout), then
@@ -396,7 +396,7 @@ void describe('a hostile-request corpus over raw sockets', () => {
     { name: 'an Expect other than 100-continue: ignored, as the reference does', send: () => request('GET', LIST, ['Expect: 200-ok', 'Connection: close']), expect: { answers: [200] } },
     // node:http closes a CONNECT at once when nobody tunnels (the reference would route it: 404).
     { name: 'CONNECT: closed without an answer', send: () => request('CONNECT', 'x:80', ['Connection: close']), expect: { close: true } },
-    { name: 'HTTP/2.0 in the request line', send: () => `GET ${LIST} HTTP/2.0\r\nHost: x\r\n\r\n`, expect: { answers: ['HTTP_BAD_REQUEST'], close: true } },
+    { name: 'HTTP/2.0 in the request line', send: () => `GET ${LIST} HTTP/2.0\r\nHost: localhost\r\n\r\n`, expect: { answers: ['HTTP_BAD_REQUEST'], close: true } },
   ];
 
   // The cases are built again in each test, once the node's identities exist; the names are
@@ -452,7 +452,7 @@ void describe('a hostile-request corpus over raw sockets', () => {
     // whose header block is not complete within that time (the timeouts themselves are proven
     // below on a server whose limits are shortened); a second is enough to see it wait.
     assert.ok(IDLE_TIMEOUT_MS <= 20_000);
-    const outcome = await exchange(t.port, [`GET ${LIST} HTTP/1.1\r\nHost: x\r\n`], { waitMs: 1000 });
+    const outcome = await exchange(t.port, [`GET ${LIST} HTTP/1.1\r\nHost: localhost\r\n`], { waitMs: 1000 });
     assert.deepEqual(outcome.responses, []);
     assert.equal(outcome.closed, false);
     assert.equal((await t.request('GET', LIST)).status, 200);
@@ -516,7 +516,7 @@ void describe('the timeouts that bound slow senders (a server with shortened lim
     const port = (server.address() as { port: number }).port;
     try {
       const dribble: Piece[] = [];
-      for (const c of 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(40)) dribble.push(c, new Pause(100));
+      for (const c of 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ' + 'a'.repeat(40)) dribble.push(c, new Pause(100));
       const [slow, silent] = await Promise.all([
         exchange(port, dribble, { waitMs: 6000 }),
         exchange(port, ['GET / HTTP/1.1\r\n'], { waitMs: 6000 }),

@@ -181,7 +181,7 @@ void describe('keyring crash safety', () => {
     const file = decodeKeyringFile(readFileSync(paths.keyringFile));
     assert.ok(file.slots.length >= confirmed.length);
     const strays = readdirSync(paths.root).filter((f) => f.startsWith('keyring.tdk') && f !== 'keyring.tdk');
-    for (const f of strays) assert.match(f, /^keyring\.tdk\.tmp-\d+$/);
+    for (const f of strays) assert.match(f, /^keyring\.tdk\.tmp-\d+-[0-9a-f]{12}$/);
 
     const node = await startNodeProcess(paths);
     try {

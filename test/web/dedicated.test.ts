@@ -222,25 +222,25 @@ void describe('a dedicated web server beside the embedded one', () => {
   });
 
   void it('control routes are out of reach, also for a request smuggled in the body of another', async () => {
-    const inner = 'POST /control/tokens?name=smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
+    const inner = 'POST /control/tokens?name=smuggled HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n';
     const chunked = `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`;
     const attempts = [
-      `GET ${LIST} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
-      `DELETE ${LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: ${HARRY}\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
-      `OPTIONS ${LIST} HTTP/1.1\r\nHost: x\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`,
-      `GET ${LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: ${HARRY}\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`,
+      `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
+      `DELETE ${LIST} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${HARRY}\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
+      `OPTIONS ${LIST} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`,
+      `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${HARRY}\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`,
     ];
     for (const bytes of attempts) {
       await rawExchangeAt({ host: '127.0.0.1', port: web.port }, bytes, 500);
       // And again on the same kept-alive connections to the node, now that they exist.
-      await rawExchangeAt({ host: '127.0.0.1', port: web.port }, `GET ${LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: ${HARRY}\r\nConnection: close\r\n\r\n`);
+      await rawExchangeAt({ host: '127.0.0.1', port: web.port }, `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${HARRY}\r\nConnection: close\r\n\r\n`);
     }
     assert.deepEqual(t.node.tokens.list(), [], 'no token was made');
     // Even a request the node finds on a connection a dedicated server uses gets that server's
     // rules, never the owner's: two requests in one write to the control socket.
     const pair =
-      `GET ${LIST} HTTP/1.1\r\nHost: x\r\ntendril-front-mode: upstream\r\ntendril-forwarded-for: 127.0.0.1\r\nAuthorization: ${HARRY}\r\n\r\n` +
-      'POST /control/tokens?name=second HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+      `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\ntendril-front-mode: upstream\r\ntendril-forwarded-for: 127.0.0.1\r\nAuthorization: ${HARRY}\r\n\r\n` +
+      'POST /control/tokens?name=second HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
     const both = (await rawExchangeAt({ path: t.paths.controlSocket }, pair)).toString('latin1');
     assert.deepEqual([...both.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]), ['200', '404']);
     assert.deepEqual(t.node.tokens.list(), []);

@@ -197,7 +197,7 @@ void describe('web server modes: the accept / refuse matrix', { skip: SKIP }, ()
     for (const front of fronts) {
       const url = new URL(front.url);
       if (front.mode === 'server' || front.mode === 'mtls') {
-        const raw = await rawExchangeAt({ host: '127.0.0.1', port: Number(url.port) }, `GET ${LIST} HTTP/1.1\r\nHost: x\r\nAuthorization: ${HARRY}\r\n\r\n`, 2000);
+        const raw = await rawExchangeAt({ host: '127.0.0.1', port: Number(url.port) }, `GET ${LIST} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${HARRY}\r\n\r\n`, 2000);
         assert.doesNotMatch(raw.toString('latin1'), /^HTTP\//, `${front.label} answered plain HTTP`);
         await assert.rejects(webRequest(`http://127.0.0.1:${url.port}`, 'GET', LIST, { headers: { Authorization: HARRY } }), front.label);
       } else {
@@ -215,7 +215,7 @@ void describe('web server modes: the accept / refuse matrix', { skip: SKIP }, ()
     }
   });
 
-  void it('CORS: dev allows any origin (*), the others only local pages, --allowed-origin, and (HTTPS) their own origin', async () => {
+  void it('CORS: every mode allows only local pages, --allowed-origin and its own origin (dev included, since issue 14)', async () => {
     for (const front of fronts) {
       const foreign = await call(front, certs, 'GET', LIST, { headers: { Authorization: HARRY, Origin: 'http://evil.example' } });
       const preflight = await call(front, certs, 'OPTIONS', LIST, { headers: { Origin: 'http://evil.example' } });
@@ -223,27 +223,16 @@ void describe('web server modes: the accept / refuse matrix', { skip: SKIP }, ()
       const local = await call(front, certs, 'GET', LIST, { headers: { Authorization: HARRY, Origin: 'http://localhost:3000' } });
       assert.equal(allowed.status, 200, front.label);
       assert.equal(local.status, 200, front.label);
-      if (front.mode === 'dev') {
-        assert.equal(foreign.status, 200, front.label);
-        assert.equal(foreign.headers['access-control-allow-origin'], '*');
-        assert.equal(preflight.status, 200);
-        assert.equal(preflight.headers['access-control-allow-origin'], '*');
-        assert.match(String(preflight.headers['access-control-allow-headers']), /X-Tendril-Token/);
-        assert.equal(allowed.headers['access-control-allow-origin'], '*');
-      } else {
-        assert.equal(foreign.status, 403, front.label);
-        assert.deepEqual(result(foreign), { http_status_code: 403, http_status_message: 'Forbidden' });
-        assert.equal(foreign.headers['access-control-allow-origin'], undefined);
-        assert.equal(preflight.status, 403, front.label);
-        assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.org', front.label);
-        assert.equal(local.headers['access-control-allow-origin'], 'http://localhost:3000', front.label);
-      }
-      if (front.mode === 'server' || front.mode === 'mtls') {
-        // A page served from this very server (the docs) is same-origin: no CORS headers needed.
-        const own = await call(front, certs, 'GET', LIST, { headers: { Authorization: HARRY, Origin: front.url } });
-        assert.equal(own.status, 200, front.label);
-        assert.equal(own.headers['access-control-allow-origin'], undefined);
-      }
+      assert.equal(foreign.status, 403, front.label);
+      assert.deepEqual(result(foreign), { http_status_code: 403, http_status_message: 'Forbidden' });
+      assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+      assert.equal(preflight.status, 403, front.label);
+      assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.org', front.label);
+      assert.equal(local.headers['access-control-allow-origin'], 'http://localhost:3000', front.label);
+      // A page served from this very server (the docs) is same-origin: no CORS headers needed.
+      const own = await call(front, certs, 'GET', LIST, { headers: { Authorization: HARRY, Origin: front.url } });
+      assert.equal(own.status, 200, front.label);
+      assert.equal(own.headers['access-control-allow-origin'], undefined);
     }
   });
 });

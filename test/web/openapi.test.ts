@@ -212,7 +212,9 @@ describe('OpenAPI document', () => {
 describe('OpenAPI document, served', () => {
   let tn: TestNode;
   before(async () => {
-    tn = await startTestNode();
+    // With the legacy GET forms served, so that every route's success can be seen (their 405
+    // without the option is checked below).
+    tn = await startTestNode({ getWrites: true });
   });
   after(() => tn.destroy());
 
@@ -254,6 +256,10 @@ describe('OpenAPI document, served', () => {
     await check('GET', '/docs/swagger-ui.css', 200, null);
     await check('GET', '/docs/nothing.js', 404, null);
     await check('PUT', `/restful/keyring/${sid}/lock`, 200);
+    // The legacy GET forms document the 405 they answer where --allow-get-writes is not given.
+    for (const path of ['/restful/keyring/add', '/restful/keyring/{sid}/set', '/restful/keyring/{sid}/remove', '/restful/keyring/{sid}/lock']) {
+      assert.ok(statusesOf(op(doc, 'get', path)).includes(405), path);
+    }
   });
 
   it('is what `tendril web openapi` prints, from the running node and from one it starts itself', async () => {

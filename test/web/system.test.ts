@@ -57,7 +57,14 @@ const NODE_TYPES: Record<string, string> = {
   web_servers: 'array',
   event_loop_delay: 'delay',
   sync: 'sync',
+  security: 'security',
 };
+
+/** The figures of node.security (issue 14): every one a count. */
+const SECURITY_KEYS = [
+  'authentications_refused', 'clients', 'connections', 'connections_refused', 'failed_authentications', 'long_polls',
+  'long_polls_refused', 'pin_attempts_refused', 'pin_derivations_waiting', 'waiting_clients', 'wrong_pins',
+];
 
 function typeOk(value: unknown, expected: string): boolean {
   return expected.split('|').some((t) => {
@@ -85,6 +92,10 @@ function typeOk(value: unknown, expected: string): boolean {
         const keys = ['bundles_in', 'bundles_out', 'bytes_in', 'bytes_out', 'links_up', 'peers_configured', 'rejected', 'sessions'];
         const sync = value as Record<string, unknown>;
         return typeof value === 'object' && value !== null && Object.keys(sync).sort().join() === keys.join() && keys.every((k) => Number.isInteger(sync[k]) && (sync[k] as number) >= 0);
+      }
+      case 'security': {
+        const figures = value as Record<string, unknown>;
+        return typeof value === 'object' && value !== null && Object.keys(figures).sort().join() === SECURITY_KEYS.join() && SECURITY_KEYS.every((k) => Number.isInteger(figures[k]) && (figures[k] as number) >= 0);
       }
       default:
         return false;

@@ -154,7 +154,6 @@ void describe('API tokens through the command line', () => {
     const other = 'AB'.repeat(32);
     const writes: Array<[string, string, Record<string, string>?, Buffer?]> = [
       ['POST', '/restful/keyring/add?name=Nope'],
-      ['GET', '/restful/keyring/add?name=Nope'],
       ['PATCH', `/restful/keyring/${sid}?name=Renamed`],
       ['DELETE', `/restful/keyring/${sid}`],
       ['PUT', `/restful/keyring/${sid}/lock`],

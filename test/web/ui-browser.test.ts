@@ -384,7 +384,7 @@ describe('web UI in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
   it('has a place for sync peers, and every page fits a phone', async () => {
     const tab = await open();
     await signIn(tab.page, HARRY, '#/sync');
-    await tab.page.getByText('This node does not offer sync').waitFor();
+    await tab.page.getByText('No peer yet.').waitFor();
     await shot(tab.page, 'sync');
     const phone = await open(PHONE);
     await signIn(phone.page, HARRY);

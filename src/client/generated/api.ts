@@ -1199,6 +1199,29 @@ export interface components {
                     sessions: number;
                     rejected: number;
                 };
+                /** @description Refusals since the node started, and what it holds now (docs/security.md) */
+                security: {
+                    /** @description PINs that opened nothing */
+                    wrong_pins: number;
+                    /** @description PIN attempts answered 429 */
+                    pin_attempts_refused: number;
+                    /** @description PIN derivations waiting for their turn */
+                    pin_derivations_waiting: number;
+                    /** @description Credentials refused with 401 */
+                    failed_authentications: number;
+                    /** @description Authentications answered 429 */
+                    authentications_refused: number;
+                    /** @description Clients, users and credentials waiting out failures now */
+                    waiting_clients: number;
+                    /** @description Client connections open now */
+                    connections: number;
+                    connections_refused: number;
+                    /** @description Client addresses with connections open now */
+                    clients: number;
+                    /** @description Long-polls open now */
+                    long_polls: number;
+                    long_polls_refused: number;
+                };
             };
         };
         /** @description This document */
@@ -1251,7 +1274,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1278,6 +1301,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1296,7 +1328,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1350,7 +1382,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1368,8 +1400,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1395,7 +1445,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1449,7 +1499,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1476,6 +1526,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1494,7 +1553,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1546,7 +1605,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1573,6 +1632,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1591,7 +1659,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1647,7 +1715,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1674,6 +1742,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1692,7 +1769,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1744,7 +1821,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1771,6 +1848,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1789,7 +1875,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1845,7 +1931,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1872,6 +1958,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -1890,7 +1985,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1946,7 +2041,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1964,8 +2059,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1991,7 +2104,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2043,7 +2156,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2061,8 +2174,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2088,7 +2219,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2137,7 +2268,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2155,8 +2286,26 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2182,7 +2331,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2231,7 +2380,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2258,6 +2407,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2276,7 +2434,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2332,7 +2490,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2350,7 +2508,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,6 +2535,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2395,7 +2562,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2451,7 +2618,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2469,7 +2636,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2496,6 +2663,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2514,7 +2690,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2572,7 +2748,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2590,7 +2766,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2617,6 +2793,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2635,7 +2820,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2696,7 +2881,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2714,7 +2899,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2741,6 +2926,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2759,7 +2953,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2845,7 +3039,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2863,7 +3057,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -2899,6 +3093,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -2917,7 +3120,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3003,7 +3206,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3021,7 +3224,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3066,6 +3269,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3084,7 +3296,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3206,7 +3418,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3224,7 +3436,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3296,6 +3508,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3314,7 +3535,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3436,7 +3657,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3454,7 +3675,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3526,6 +3747,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3544,7 +3774,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3662,7 +3892,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3680,7 +3910,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3752,6 +3982,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3770,7 +4009,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3826,7 +4065,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3844,7 +4083,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -3907,6 +4146,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -3925,7 +4173,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3974,7 +4222,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3992,7 +4240,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4028,6 +4276,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4046,7 +4303,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4095,7 +4352,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4113,7 +4370,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4149,6 +4406,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4167,7 +4433,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4217,7 +4483,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4235,7 +4501,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4271,6 +4537,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4289,7 +4564,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4338,7 +4613,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4356,7 +4631,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4392,6 +4667,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4410,7 +4694,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4459,7 +4743,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4477,7 +4761,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4513,6 +4797,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4531,7 +4824,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4581,7 +4874,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4599,7 +4892,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4635,6 +4928,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4653,7 +4955,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4702,7 +5004,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4720,7 +5022,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4756,6 +5058,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4774,7 +5085,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4829,7 +5140,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4847,7 +5158,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -4883,6 +5194,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -4901,7 +5221,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4951,7 +5271,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4969,7 +5289,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5005,6 +5325,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5023,7 +5352,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5076,7 +5405,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5094,7 +5423,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5130,6 +5459,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5148,7 +5486,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5197,7 +5535,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5215,7 +5553,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5251,6 +5589,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5269,7 +5616,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5319,7 +5666,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5337,7 +5684,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5373,6 +5720,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5391,7 +5747,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5441,7 +5797,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5459,7 +5815,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5495,6 +5851,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5513,7 +5878,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5564,7 +5929,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5582,7 +5947,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5618,6 +5983,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5636,7 +6010,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5693,7 +6067,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5711,7 +6085,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5774,6 +6148,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5792,7 +6175,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5850,7 +6233,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5868,7 +6251,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -5904,6 +6287,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -5922,7 +6314,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5981,7 +6373,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5999,7 +6391,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,6 +6427,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6053,7 +6454,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6113,7 +6514,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6131,7 +6532,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6167,6 +6568,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6185,7 +6595,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6232,7 +6642,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6250,7 +6660,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6261,6 +6671,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6286,7 +6705,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6337,7 +6756,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6355,7 +6774,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6382,6 +6801,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6400,7 +6828,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6447,7 +6875,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6465,7 +6893,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6476,6 +6904,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6501,7 +6938,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6548,7 +6985,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6575,6 +7012,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -6593,7 +7039,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6631,7 +7077,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6649,7 +7095,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6685,7 +7131,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6723,7 +7169,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6741,7 +7187,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6777,7 +7223,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6815,7 +7261,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6833,7 +7279,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6869,7 +7315,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6912,7 +7358,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6930,7 +7376,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -6966,7 +7412,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7022,7 +7468,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7040,7 +7486,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7085,6 +7531,15 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
             /** @description Request headers too large */
             431: {
                 headers: {
@@ -7103,7 +7558,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7150,7 +7605,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7168,7 +7623,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7179,6 +7634,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7204,7 +7668,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7258,7 +7722,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7276,7 +7740,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7287,6 +7751,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7312,7 +7785,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7361,7 +7834,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7379,7 +7852,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7390,6 +7863,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7415,7 +7897,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7462,7 +7944,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7480,7 +7962,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7491,6 +7973,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7516,7 +8007,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7554,7 +8045,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7572,7 +8063,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7608,7 +8099,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7655,7 +8146,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7673,7 +8164,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7684,6 +8175,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7709,7 +8209,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7756,7 +8256,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7774,7 +8274,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7785,6 +8285,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7810,7 +8319,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7864,7 +8373,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7882,7 +8391,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7893,6 +8402,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7918,7 +8436,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7967,7 +8485,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7985,7 +8503,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -7996,6 +8514,15 @@ export interface operations {
             };
             /** @description Request target too long */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8021,7 +8548,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8059,7 +8586,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8077,7 +8604,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8113,7 +8640,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8151,7 +8678,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8169,7 +8696,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8205,7 +8732,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8243,7 +8770,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8261,7 +8788,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8297,7 +8824,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8340,7 +8867,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Peer, origin or client certificate refused; read-only credentials on a route that writes */
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8358,7 +8885,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Wrong method for this path */
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
             405: {
                 headers: {
                     [name: string]: unknown;
@@ -8394,7 +8921,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description A dedicated web server whose node is not reachable */
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -11,13 +11,15 @@ import { buildOpenApi } from '../openapi.js';
 import type { Route } from '../router.js';
 import type { BodyResult, Handler } from '../types.js';
 
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
-  'favicon-16x16.png': 'image/png',
-  'favicon-32x32.png': 'image/png',
-};
+// A Map, not an object literal: the file name comes from the request, and `ASSETS[file]` would
+// find `constructor`, `__proto__` and the rest of Object.prototype (GET /docs/constructor was a 500).
+const ASSETS: ReadonlyMap<string, string> = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['swagger-ui-standalone-preset.js', 'text/javascript; charset=utf-8'],
+  ['favicon-16x16.png', 'image/png'],
+  ['favicon-32x32.png', 'image/png'],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -96,7 +98,7 @@ export function docsHandlers(routes: () => readonly Route[]): DocsHandlers {
     asset(ctx) {
       const file = ctx.params.file!;
       if (file === 'init.js') return body('text/javascript; charset=utf-8', Buffer.from(INIT, 'utf8'));
-      const type = ASSETS[file];
+      const type = ASSETS.get(file);
       if (!type) fail('HTTP_NOT_FOUND');
       let bytes = cache.get(file);
       if (!bytes) {

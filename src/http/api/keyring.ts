@@ -1,11 +1,12 @@
 /**
  * Keyring REST handlers (spec §2). Each returns a value; the route table binds them to paths.
  */
-import type { JsonValue } from '../../errors.js';
+import { fail, type JsonValue } from '../../errors.js';
 import { parseKeyringDump } from '../../formats/keyring-dump.js';
 import type { Identity, KeyringService } from '../../services/keyring/types.js';
 import { checkDid, checkName } from '../../services/keyring/validate.js';
 import { readFormParts } from '../form.js';
+import type { PinGuard } from '../pin-guard.js';
 import { jsonValue, RenderedRow } from '../json.js';
 import { jsonResult, type Handler, type JsonResult, type RequestContext, type Result } from '../types.js';
 
@@ -33,14 +34,18 @@ export interface KeyringHandlers {
   readonly load: Handler;
 }
 
-export function keyringHandlers(keyring: KeyringService): KeyringHandlers {
+export function keyringHandlers(keyring: KeyringService, pins: PinGuard): KeyringHandlers {
   /**
-   * Supplying `pin` to any keyring request but lock unlocks what it opens (spec §2.1). Without a
-   * PIN the handler runs synchronously: listing is the hottest path of the API.
+   * Supplying `pin` to any keyring request but lock unlocks what it opens (spec §2.1), for every
+   * client of the node: so only credentials that may write may unlock (a read-only token would
+   * otherwise change what everyone sees). Attempts go through the PIN guard (limits and turns).
+   * Without a PIN the handler runs synchronously: listing is the hottest path of the API.
    */
   const unlock = (ctx: RequestContext): Promise<void> | undefined => {
     const pin = ctx.queryValue('pin');
-    return pin === undefined ? undefined : keyring.enterPin(pin);
+    if (pin === undefined) return undefined;
+    if (!ctx.principal.canWrite) fail('ACCESS_READ_ONLY_UNLOCK', { why: `read-only credentials ${ctx.principal.id} sent a PIN` });
+    return pins.unlock(ctx.principal, ctx.client, () => keyring.enterPin(pin));
   };
   const withPin = (ctx: RequestContext, then: () => Result): Result | Promise<Result> => {
     const unlocking = unlock(ctx);

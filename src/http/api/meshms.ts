@@ -52,7 +52,7 @@ export function meshmsHandlers(meshms: MeshmsService, newsinceTimeoutMs: () => n
     async conversations(ctx) {
       const my = sidParam(ctx, 'my');
       const myHex = toHex(my);
-      const list = await meshms.conversations(my);
+      const list = await meshms.conversations(my, ctx.principal.canWrite);
       const rows = list.map((c, i): Row => [i, myHex, toHex(c.them), c.read, c.lastMessage, c.readOffset]);
       return { kind: 'table', columns: CONVERSATION_COLUMNS, rows };
     },
@@ -60,7 +60,7 @@ export function meshmsHandlers(meshms: MeshmsService, newsinceTimeoutMs: () => n
     async messages(ctx) {
       const my = sidParam(ctx, 'my');
       const their = sidParam(ctx, 'their');
-      const list = await meshms.messages(my, their);
+      const list = await meshms.messages(my, their, ctx.principal.canWrite);
       const [myHex, theirHex] = [toHex(my), toHex(their)];
       const rows = function* (): Generator<Row> {
         for (const r of list.rows) yield messageRow(myHex, theirHex, r);
@@ -82,7 +82,7 @@ export function meshmsHandlers(meshms: MeshmsService, newsinceTimeoutMs: () => n
       const text = ctx.params.token;
       const from = text === undefined ? undefined : (decodeMeshmsToken(text) ?? fail('HTTP_NOT_FOUND'));
       const until = ctx.startedAt + newsinceTimeoutMs();
-      const source = await meshms.follow(my, their, from, until, ctx.signal);
+      const source = await meshms.follow(my, their, from, until, ctx.signal, ctx.principal.canWrite);
       const [myHex, theirHex] = [toHex(my), toHex(their)];
       const rows = async function* (): AsyncGenerator<Row> {
         for await (const r of source) yield messageRow(myHex, theirHex, r);

@@ -3,6 +3,7 @@
  * is a secret: no keys, no credentials, no token, no SID of a locked identity.
  */
 import type { EventLoopDelay } from '../../services/system/event-loop.js';
+import type { SecurityCounters } from '../../services/guard/counters.js';
 import type { HostFacts } from '../../services/system/host.js';
 import type { SyncCounters } from '../../services/sync/types.js';
 import { jsonResult, type Handler } from '../types.js';
@@ -17,6 +18,18 @@ export interface NodeFacts {
   readonly webServers: ReadonlyArray<{ readonly mode: string; readonly url: string; readonly dedicated: boolean; readonly serve: readonly string[] }>;
   readonly eventLoopDelay: EventLoopDelay;
   readonly sync: SyncCounters;
+  readonly security: SecurityFacts;
+}
+
+/** Refusals and what the admission control holds (src/services/guard/counters.ts). */
+export interface SecurityFacts extends Readonly<SecurityCounters> {
+  readonly connections: number;
+  readonly longPolls: number;
+  /** Client addresses with connections or forwarded requests open. */
+  readonly clients: number;
+  /** Client addresses, users and credentials that must wait out their failures now. */
+  readonly waitingClients: number;
+  readonly pinDerivationsWaiting: number;
 }
 
 export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFacts>): Handler {
@@ -67,6 +80,19 @@ export function systemHandler(host: () => HostFacts, node: () => Promise<NodeFac
             bytes_out: n.sync.bytesOut,
             sessions: n.sync.sessions,
             rejected: n.sync.rejected,
+          },
+          security: {
+            wrong_pins: n.security.wrongPins,
+            pin_attempts_refused: n.security.pinRefusals,
+            pin_derivations_waiting: n.security.pinDerivationsWaiting,
+            failed_authentications: n.security.authFailures,
+            authentications_refused: n.security.authRefusals,
+            waiting_clients: n.security.waitingClients,
+            connections: n.security.connections,
+            connections_refused: n.security.connectionsRefused,
+            clients: n.security.clients,
+            long_polls: n.security.longPolls,
+            long_polls_refused: n.security.longPollsRefused,
           },
         },
       ],

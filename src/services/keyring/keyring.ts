@@ -148,11 +148,14 @@ class FileKeyring implements KeyringService {
     return this.listed;
   }
 
-  async enterPin(pin: string): Promise<void> {
+  async enterPin(pin: string): Promise<boolean> {
     const pinId = this.pinId(pin);
+    const known = this.pinKeys.has(pinId) || this.slots.some((s) => s.unlocked?.pinId === pinId);
     const key = await this.keyFor(pin);
+    const opened = this.scan(key, pinId) > 0;
     // The empty PIN's key is kept even when it opened nothing: every new PIN-less identity needs it.
-    if (this.scan(key, pinId) > 0 || pin === '') this.pinKeys.set(pinId, key);
+    if (opened || pin === '') this.pinKeys.set(pinId, key);
+    return known || opened || pin === '';
   }
 
   find(sid: Buffer | string): Identity | undefined {

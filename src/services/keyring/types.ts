@@ -39,8 +39,11 @@ export interface IdentityChanges {
 export interface KeyringService {
   /** Unlocked identities, in keyring order. */
   list(): readonly Identity[];
-  /** Tries `pin` on every locked identity. A wrong PIN changes nothing and reveals nothing. */
-  enterPin(pin: string): Promise<void>;
+  /**
+   * Tries `pin` on every locked identity. A wrong PIN changes nothing and reveals nothing. True
+   * when the PIN is right: it opened an identity now, or one it opened is still unlocked.
+   */
+  enterPin(pin: string): Promise<boolean>;
   /** The unlocked identity with this SID (32 bytes or hex). */
   find(sid: Buffer | string): Identity | undefined;
   /** The unlocked identity with this Signing ID (32 bytes or hex). */

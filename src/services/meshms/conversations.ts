@@ -111,20 +111,23 @@ export class Conversations {
     return { c, records: bytes, before };
   }
 
-  /** The auto-ACK of one conversation (update_conversation): its plan, if their messages need one. */
-  async update(c: Conversation): Promise<{ updated: boolean; append: PlannedAppend | undefined }> {
+  /**
+   * The auto-ACK of one conversation (update_conversation): its plan, if their messages need one.
+   * Without `ack` (a read-only client) the offsets are brought up to date and nothing is planned.
+   */
+  async update(c: Conversation, ack = true): Promise<{ updated: boolean; append: PlannedAppend | undefined }> {
     const updated = await this.refresh(c);
-    if (c.meta.myLastAck >= c.meta.theirLastMessage) return { updated, append: undefined };
+    if (!ack || c.meta.myLastAck >= c.meta.theirLastMessage) return { updated, append: undefined };
     const time = this.timeRecord();
     return { updated: true, append: this.plan(c, time ? [time] : [], true) };
   }
 
   /** Every conversation, updated ones moving to the front (update_conversations). */
-  async updateAll(list: ConversationList): Promise<{ updated: boolean; appends: PlannedAppend[] }> {
+  async updateAll(list: ConversationList, ack = true): Promise<{ updated: boolean; appends: PlannedAppend[] }> {
     let updated = false;
     const appends: PlannedAppend[] = [];
     for (const c of [...list.convs]) {
-      const result = await this.update(c);
+      const result = await this.update(c, ack);
       if (result.append) appends.push(result.append);
       if (!result.updated) continue;
       updated = true;

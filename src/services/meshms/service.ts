@@ -45,12 +45,12 @@ class Meshms implements MeshmsService {
     this.convs = new Conversations(bundles, init.log, this.timeRecord, now);
   }
 
-  conversations(my: Buffer): Promise<readonly ConversationSummary[]> {
+  conversations(my: Buffer, record = true): Promise<readonly ConversationSummary[]> {
     return this.locked(my, async (me) => {
       const list = await this.convs.open(me);
-      const { updated, appends } = await this.convs.updateAll(list);
+      const { updated, appends } = await this.convs.updateAll(list, record);
       // Here a failed index write fails the request (meshms_save_list).
-      if (updated) await this.convs.commit(list, appends, 'required');
+      if (updated && record) await this.convs.commit(list, appends, 'required');
       return list.convs.map((c) => ({
         them: c.them,
         read: c.meta.readOffset >= c.meta.theirLastMessage,
@@ -60,8 +60,8 @@ class Meshms implements MeshmsService {
     });
   }
 
-  async messages(my: Buffer, their: Buffer): Promise<MessageList> {
-    const s = await this.locked(my, (me) => this.openConversation(me, their));
+  async messages(my: Buffer, their: Buffer, record = true): Promise<MessageList> {
+    const s = await this.locked(my, (me) => this.openConversation(me, their, record));
     const walk = new MessageWalk();
     if (walk.open(new MessageIterator(s.meta, s.my, s.their)) === 'fault') failMeshms(MeshmsStatus.PROTOCOL_FAULT);
     const log = this.init.log;
@@ -73,8 +73,8 @@ class Meshms implements MeshmsService {
     return { readOffset: s.meta.readOffset, latestAckOffset: s.meta.theirLastAck, rows: rows() };
   }
 
-  follow(my: Buffer, their: Buffer, from: MeshmsPosition | undefined, until: number, signal: AbortSignal): Promise<AsyncIterable<MessageRow>> {
-    const open = (): Promise<Snapshot> => this.locked(my, (me) => this.openConversation(me, their));
+  follow(my: Buffer, their: Buffer, from: MeshmsPosition | undefined, until: number, signal: AbortSignal, record = true): Promise<AsyncIterable<MessageRow>> {
+    const open = (): Promise<Snapshot> => this.locked(my, (me) => this.openConversation(me, their, record));
     return follow({ rhizome: this.init.rhizome, log: this.init.log, open, my, their, from, until, signal });
   }
 
@@ -118,14 +118,17 @@ class Meshms implements MeshmsService {
     });
   }
 
-  /** meshms_message_iterator_open: that one conversation brought up to date, then read. */
-  private async openConversation(me: Identity, their: Buffer): Promise<Snapshot> {
+  /**
+   * meshms_message_iterator_open: that one conversation brought up to date, then read. Without
+   * `record` (a read-only client) it is brought up to date in memory only: no ACK, no index.
+   */
+  private async openConversation(me: Identity, their: Buffer, record: boolean): Promise<Snapshot> {
     const list = await this.convs.open(me);
     const c = list.convs.find((x) => x.them.equals(their));
     if (c) {
-      const { updated, append } = await this.convs.update(c);
+      const { updated, append } = await this.convs.update(c, record);
       // A list still works without its index saved; the next operation tries again.
-      if (updated) await this.convs.commit(list, append ? [append] : [], 'best-effort');
+      if (updated && record) await this.convs.commit(list, append ? [append] : [], 'best-effort');
     }
     return this.convs.snapshot(c);
   }

@@ -46,17 +46,23 @@ export interface MessageList {
   readonly rows: Iterable<MessageRow>;
 }
 
+/**
+ * The reads below take `record`: true (the default) stores the acknowledgements and the index they
+ * compute, as the reference does; false (read-only credentials) computes the same answer and
+ * stores nothing, so a read-only client changes nothing another client, or the other party of a
+ * conversation, can observe.
+ */
 export interface MeshmsService {
   /** conversationlist.json: every conversation of `my`, after acknowledging their new messages. */
-  conversations(my: Buffer): Promise<readonly ConversationSummary[]>;
+  conversations(my: Buffer, record?: boolean): Promise<readonly ConversationSummary[]>;
   /** messagelist.json. Rejects before any row if the newest entry is malformed (protocol fault). */
-  messages(my: Buffer, their: Buffer): Promise<MessageList>;
+  messages(my: Buffer, their: Buffer, record?: boolean): Promise<MessageList>;
   /**
    * newsince: the rows newer than `from` (everything without it), then new rows as messages and
    * acknowledgements arrive, until `until` (ms since the epoch) or `signal` aborts. The first
    * opening happens before this resolves, so a locked identity rejects rather than streams.
    */
-  follow(my: Buffer, their: Buffer, from: MeshmsPosition | undefined, until: number, signal: AbortSignal): Promise<AsyncIterable<MessageRow>>;
+  follow(my: Buffer, their: Buffer, from: MeshmsPosition | undefined, until: number, signal: AbortSignal, record?: boolean): Promise<AsyncIterable<MessageRow>>;
   /**
    * Appends [ACK] MESSAGE [TIME] to my ply (creating it on the first message) and rewrites my
    * conversation index. `text` is stored up to its first NUL; more than MAX_MESSAGE_BYTES before

@@ -123,12 +123,23 @@ class FileTokens implements TokenService {
   }
 
   check(token: string): TokenInfo | undefined {
+    const found = this.find(token);
+    if (!found || (found.expiresAt !== undefined && found.expiresAt <= this.now())) return undefined;
+    return found;
+  }
+
+  explain(token: string): string {
+    if (!token.startsWith(PREFIX)) return 'not a Tendril token';
+    const found = this.find(token);
+    return found ? `expired token ${found.id}` : 'unknown or revoked token';
+  }
+
+  private find(token: string): StoredToken | undefined {
     // The prefix is public: anything else is no token of ours.
     if (!token.startsWith(PREFIX)) return undefined;
     const presented = digestOf(token);
     let found: StoredToken | undefined;
     for (const [digest, stored] of this.digests) if (timingSafeEqual(presented, digest)) found = stored;
-    if (!found || (found.expiresAt !== undefined && found.expiresAt <= this.now())) return undefined;
     return found;
   }
 }

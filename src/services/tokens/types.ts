@@ -29,4 +29,6 @@ export interface TokenService {
   revoke(id: string): Promise<TokenInfo>;
   /** The token's record if it is known and not expired. */
   check(token: string): TokenInfo | undefined;
+  /** Why `check` refused a token, for the log: `unknown or revoked token`, `expired token ID`. */
+  explain(token: string): string;
 }
