@@ -53,6 +53,7 @@ class Sync implements SyncService {
   readonly #repairs = new Map<Link, NodeJS.Timeout>();
   readonly #unsubscribe: () => void;
   readonly #unwatchDiscovery: () => void;
+  readonly #unwatchKeyring: () => void;
   /** Node id → the URL a peer configured by node id alone was last dialled at (kept when its announcements stop). */
   readonly #lastFound = new Map<string, string>();
   /** Node id → the URLs it is announced at, when more than one host claims it. */
@@ -89,6 +90,8 @@ class Sync implements SyncService {
       for (const session of this.#sessions.values()) session.stored(bundle);
     });
     this.#unwatchDiscovery = o.discovery?.onChange(() => this.configChanged()) ?? (() => undefined);
+    // An identity added, unlocked, locked or removed here reaches the peers' route tables at once.
+    this.#unwatchKeyring = o.keyring.subscribe(() => this.#routes.selfChanged());
     if (o.dial) this.configChanged();
   }
 
@@ -201,6 +204,7 @@ class Sync implements SyncService {
   async stop(): Promise<void> {
     this.#unsubscribe();
     this.#unwatchDiscovery();
+    this.#unwatchKeyring();
     await this.#o.discovery?.stop();
     for (const dialer of this.#dialers.values()) dialer.stop();
     this.#dialers.clear();
