@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { childrenCpuMs, makeDistinct, wrk, type DistinctBody } from './wrk.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The shipped build: `npm run bench` compiles dist/ first.
@@ -42,10 +43,16 @@ export async function load(options: {
   seconds: number;
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
-  /** A body, or a function that makes a new one for every request. */
-  body?: Buffer | (() => Buffer);
+  /** A body, or one made new for every request (by a function: autocannon only). */
+  body?: Buffer | DistinctBody | (() => Buffer);
+  /** The load generator: autocannon (in this process), or wrk (bench/wrk.ts) for comparisons with a reference. */
+  client?: 'autocannon' | 'wrk';
 }): Promise<LoadResult> {
   const { body } = options;
+  if (options.client === 'wrk') {
+    if (typeof body === 'function') throw new Error('wrk: bodies made by a function cannot be sent');
+    return wrk({ ...options, body });
+  }
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -54,8 +61,8 @@ export async function load(options: {
     method: options.method ?? 'GET',
     // autocannon's own idReplacement miscounts Content-Length (it assumes 33-character ids), so
     // distinct bodies are made here.
-    ...(typeof body === 'function'
-      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: body() }) }] }
+    ...(body !== undefined && !Buffer.isBuffer(body)
+      ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: typeof body === 'function' ? body() : makeDistinct(body) }) }] }
       : { body }),
   });
   return {
@@ -68,8 +75,21 @@ export async function load(options: {
   };
 }
 
-/** CPU time (ms) a process has used so far: its main thread, and all its other threads together. */
-export function processCpu(pid: number): { main: number; other: number } {
+/**
+ * CPU time (ms) a process has used so far: its main thread, and all its other threads together;
+ * for several processes (a node and a web server in front of it), their sums.
+ */
+export function processCpu(pids: number | readonly number[]): { main: number; other: number } {
+  const cpu = { main: 0, other: 0 };
+  for (const pid of typeof pids === 'number' ? [pids] : pids) {
+    const one = threadsCpu(pid);
+    cpu.main += one.main;
+    cpu.other += one.other;
+  }
+  return cpu;
+}
+
+function threadsCpu(pid: number): { main: number; other: number } {
   const cpu = { main: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
@@ -87,20 +107,24 @@ export function processCpu(pid: number): { main: number; other: number } {
   return cpu;
 }
 
-/** Runs `fn` and returns its result with the CPU (ms) that `pid` and this process used meanwhile. */
-export async function withCpu<T>(pid: number | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
+/**
+ * Runs `fn` and returns its result with the CPU (ms) that `pid` and the load generator (this
+ * process, and children that ended meanwhile: wrk) used meanwhile.
+ */
+export async function withCpu<T>(pid: number | readonly number[] | undefined, fn: () => Promise<T>): Promise<{ value: T; main: number; other: number; self: number }> {
   const before = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
   const self = process.cpuUsage();
+  const children = childrenCpuMs();
   const value = await fn();
   const after = pid === undefined ? { main: 0, other: 0 } : processCpu(pid);
   const used = process.cpuUsage(self);
-  return { value, main: after.main - before.main, other: after.other - before.other, self: (used.user + used.system) / 1000 };
+  return { value, main: after.main - before.main, other: after.other - before.other, self: (used.user + used.system) / 1000 + childrenCpuMs() - children };
 }
 
 export interface LoadSubject {
   readonly options: Omit<Parameters<typeof load>[0], 'seconds'>;
-  /** The server's pid, for its CPU time per request. */
-  readonly pid?: number;
+  /** The server's pid (or the pids of its processes), for its CPU time per request. */
+  readonly pid?: number | readonly number[];
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * identities.json with 16 connections, beside a bare node:http hello-world (the HTTP ceiling).
  * Target: at least 0.6 of the ceiling. The ceiling and both nodes run side by side and are
- * measured in alternating rounds (harness.ts interleave).
+ * measured in alternating rounds (harness.ts interleave). With --reference, the same request to the
+ * reference (the same four identities) and to both nodes, with wrk: target at least 4 × the
+ * reference.
  */
 import { fmt, HARRY, interleave, makeInstance, removeInstance, startHello, startTendril, tendril, type LoadResult, type Proc } from './harness.js';
+import { ensureReferenceIdentities, reportVersus, roundRatios, versusReference, type Reference, type Versus } from './reference.js';
 
 export interface KeyringBench {
   readonly ceiling: LoadResult;
@@ -13,30 +16,44 @@ export interface KeyringBench {
   readonly quiet: LoadResult;
   readonly ratio: number;
   readonly quietRatio: number;
+  readonly versus?: Versus;
 }
 
 const TARGET = 0.6;
+const NAMES = ['Alice', 'Bob', 'Carol', 'Dave'];
 
 async function identitiesNode(config: Record<string, string>): Promise<{ instance: string; node: Proc & { port: number } }> {
   const instance = await makeInstance(config);
-  for (const name of ['Alice', 'Bob', 'Carol', 'Dave']) await tendril(instance, ['keyring', 'add', '--name', name, '--did', '5551234']);
+  for (const name of NAMES) await tendril(instance, ['keyring', 'add', '--name', name, '--did', '5551234']);
   return { instance, node: await startTendril(instance) };
 }
 
-export async function benchKeyring(seconds: number): Promise<KeyringBench> {
+export async function benchKeyring(seconds: number, reference?: Reference): Promise<KeyringBench> {
+  if (reference) await ensureReferenceIdentities(reference, NAMES);
   const hello = await startHello();
   const nodes = [await identitiesNode({}), await identitiesNode({ 'log.level': 'warn' })];
   try {
     const path = '/restful/keyring/identities.json';
+    const subjects = nodes.map(({ node }) => ({ options: { url: `http://127.0.0.1:${node.port}${path}`, connections: 16, headers: HARRY }, pid: node.child.pid }));
     const [ceiling, identities, quiet] = await interleave(
-      [
-        { options: { url: `http://127.0.0.1:${hello.port}/`, connections: 16 }, pid: hello.child.pid },
-        ...nodes.map(({ node }) => ({ options: { url: `http://127.0.0.1:${node.port}${path}`, connections: 16, headers: HARRY }, pid: node.child.pid })),
-      ],
+      [{ options: { url: `http://127.0.0.1:${hello.port}/`, connections: 16 }, pid: hello.child.pid }, ...subjects],
       seconds,
       Math.max(1, Math.round(seconds / 2)),
     );
+    const versus = reference
+      ? await versusReference(
+          'identities.json (4 identities), 16 connections',
+          [
+            { label: 'Tendril, default config', subject: subjects[0]! },
+            { label: 'Tendril, log.level=warn', subject: subjects[1]! },
+          ],
+          { options: { url: `${reference.origin}${path}`, connections: 16, headers: HARRY }, pid: reference.pid },
+          seconds,
+          4,
+        )
+      : undefined;
     return {
+      versus,
       ceiling: ceiling!,
       identities: identities!,
       quiet: quiet!,
@@ -50,12 +67,6 @@ export async function benchKeyring(seconds: number): Promise<KeyringBench> {
       removeInstance(instance);
     }
   }
-}
-
-/** The ratio of each round to the ceiling's round, as "min–max". */
-function roundRatios(r: LoadResult, ceiling: LoadResult): string {
-  const ratios = (r.rounds ?? []).map((v, i) => v / (ceiling.rounds?.[i] ?? NaN));
-  return ratios.length === 0 ? '' : `${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}`;
 }
 
 export function reportKeyring(b: KeyringBench): string[] {
@@ -72,5 +83,6 @@ export function reportKeyring(b: KeyringBench): string[] {
     '',
     `Target: at least ${TARGET} of the ceiling — default config: **${met(b.ratio)}**, log.level=warn: **${met(b.quietRatio)}**. ` +
       `The three servers ran side by side, measured in ${b.ceiling.rounds?.length ?? 1} alternating rounds.`,
+    ...(b.versus ? ['', ...reportVersus(b.versus)] : []),
   ];
 }

@@ -59,6 +59,12 @@ export class MachineMonitor {
   #shares: number[] = [];
   #busy = 0;
   readonly #byName = new Map<string, number>();
+  /** Processes that belong to the benchmark without being its children (the --reference server). */
+  readonly #ours = new Set<number>();
+
+  exclude(pid: number): void {
+    this.#ours.add(pid);
+  }
 
   start(): void {
     this.#timer = setInterval(() => this.#sample(), INTERVAL_MS);
@@ -89,7 +95,7 @@ export class MachineMonitor {
     const now = readProcs();
     const at = performance.now();
     const elapsed = at - this.#lastAt;
-    const ours = new Set<number>([process.pid]);
+    const ours = new Set<number>([process.pid, ...this.#ours]);
     // Descendants of this process: parents are listed before their children often enough that a
     // few passes settle it.
     for (let pass = 0; pass < 4; pass++) for (const [pid, p] of now) if (ours.has(p.ppid)) ours.add(pid);

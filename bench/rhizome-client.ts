@@ -83,18 +83,52 @@ export function timed(
   });
 }
 
-/** Inserts `count` small bundles, `concurrency` at a time; returns how many were refused. */
-export async function insertMany(port: number, count: number, concurrency: number, payloadBytes = 1024): Promise<number> {
+/** A bundle as another server imports it: its signed manifest and its payload. */
+export interface SignedBundle {
+  readonly manifest: Buffer;
+  readonly payload: Buffer;
+}
+
+/**
+ * Inserts `count` small bundles, `concurrency` at a time; returns how many were refused, and with
+ * `keep` the signed bundles (the 201's body is the signed manifest), in the order of their names.
+ */
+export async function insertMany(
+  port: number,
+  count: number,
+  concurrency: number,
+  options: { payloadBytes?: number; from?: number; keep?: boolean } = {},
+): Promise<{ refused: number; bundles: SignedBundle[] }> {
+  const { payloadBytes = 1024, from = 0 } = options;
   const url = `http://127.0.0.1:${port}/restful/rhizome/insert`;
-  let next = 0;
+  let next = from;
   let refused = 0;
+  const bundles: SignedBundle[] = [];
   const filler = 'x'.repeat(payloadBytes);
   const worker = async (): Promise<void> => {
-    while (next < count) {
+    while (next < from + count) {
       const i = next++;
-      const payload = `${i}:${filler}`.slice(0, payloadBytes);
-      const r = await timed(url, { method: 'POST', headers: { 'Content-Type': MULTIPART }, body: [smallInsertBody(`bundle-${i}.txt`, payload)] });
+      const payload = Buffer.from(`${i}:${filler}`.slice(0, payloadBytes));
+      const r = await timed(url, { method: 'POST', headers: { 'Content-Type': MULTIPART }, body: [smallInsertBody(`bundle-${i}.txt`, payload)], keep: options.keep });
       if (r.status !== 201) refused++;
+      else if (options.keep) bundles[i - from] = { manifest: r.body!, payload };
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { refused, bundles };
+}
+
+/** Imports signed bundles into the server at `origin`, `concurrency` at a time; returns how many were refused. */
+export async function importMany(origin: string, bundles: readonly SignedBundle[], concurrency: number): Promise<number> {
+  let next = 0;
+  let refused = 0;
+  const worker = async (): Promise<void> => {
+    while (next < bundles.length) {
+      const b = bundles[next++]!;
+      const body = encodeMultipart([{ name: 'manifest', contentType: MANIFEST_TYPE, body: b.manifest }, { name: 'payload', body: b.payload }], BOUNDARY);
+      const r = await timed(`${origin}/restful/rhizome/import`, { method: 'POST', headers: { 'Content-Type': MULTIPART }, body: [body] });
+      // 200: already there (a reference kept from an earlier run).
+      if (r.status !== 201 && r.status !== 200) refused++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -9,10 +9,13 @@
  * of the transport's capacity that Tendril keeps while doing the work. Target: over 2,000/s.
  *
  * The ceiling and both nodes run side by side and are measured in alternating rounds; the nodes'
- * CPU time per insert (main thread, other threads) is read from /proc.
+ * CPU time per insert (main thread, other threads) is read from /proc. With --reference, the
+ * default-config node and the reference, with wrk, 16 connections and then one.
  */
 import { fmt, HARRY, interleave, makeInstance, removeInstance, startServer, startTendril, type LoadResult, type Proc } from './harness.js';
-import { MULTIPART, smallInsertBody } from './rhizome-client.js';
+import { insertFrame, MULTIPART } from './rhizome-client.js';
+import { reportVersus, versusReference, type Reference, type Versus } from './reference.js';
+import type { DistinctBody } from './wrk.js';
 
 export interface InsertBench {
   readonly ceiling: LoadResult;
@@ -21,17 +24,16 @@ export interface InsertBench {
   /** log.level=warn. */
   readonly quiet: LoadResult;
   readonly bodyBytes: number;
+  readonly versus: Versus[];
 }
 
 const CONNECTIONS = 16;
-const FILLER = 'x'.repeat(1024);
-let sequence = 0;
-/** A new body for every request: a distinct payload, so every insert stores a new payload. */
-const body = (): Buffer => smallInsertBody('bench.txt', `${(sequence++).toString(36)}:${FILLER}`.slice(0, 1024));
-const BODY_BYTES = body().length;
+/** A new body for every request: a distinct 1 KiB payload, so every insert stores a new payload. */
+const body: DistinctBody = { ...insertFrame('bench.txt'), bytes: 1024 };
+const BODY_BYTES = body.head.length + body.bytes + body.tail.length;
 const TARGET = 2000;
 
-export async function benchInsert(seconds: number): Promise<InsertBench> {
+export async function benchInsert(seconds: number, reference?: Reference): Promise<InsertBench> {
   const sink = await startServer('ceiling', ['-', '-', '380']);
   const nodes: Array<{ instance: string; node: Proc & { port: number } }> = [];
   try {
@@ -39,9 +41,9 @@ export async function benchInsert(seconds: number): Promise<InsertBench> {
       const instance = await makeInstance(config);
       nodes.push({ instance, node: await startTendril(instance) });
     }
-    const options = (port: number, path: string) => ({
-      url: `http://127.0.0.1:${port}${path}`,
-      connections: CONNECTIONS,
+    const options = (origin: string | number, path: string, connections = CONNECTIONS) => ({
+      url: `${typeof origin === 'number' ? `http://127.0.0.1:${origin}` : origin}${path}`,
+      connections,
       method: 'POST' as const,
       headers: { ...HARRY, 'Content-Type': MULTIPART },
       body,
@@ -54,7 +56,19 @@ export async function benchInsert(seconds: number): Promise<InsertBench> {
       seconds,
       Math.max(1, Math.round(seconds / 2)),
     );
-    return { ceiling: ceiling!, inserts: inserts!, quiet: quiet!, bodyBytes: BODY_BYTES };
+    const versus: Versus[] = [];
+    for (const connections of reference ? [CONNECTIONS, 1] : []) {
+      const node = nodes[0]!.node;
+      versus.push(
+        await versusReference(
+          `small inserts, ${connections} connection${connections === 1 ? '' : 's'}`,
+          [{ label: 'Tendril, default config', subject: { options: options(node.port, '/restful/rhizome/insert', connections), pid: node.child.pid } }],
+          { options: options(reference!.origin, '/restful/rhizome/insert', connections), pid: reference!.pid },
+          seconds,
+        ),
+      );
+    }
+    return { ceiling: ceiling!, inserts: inserts!, quiet: quiet!, bodyBytes: BODY_BYTES, versus };
   } finally {
     await sink.stop();
     for (const { instance, node } of nodes) {
@@ -79,5 +93,6 @@ export function reportInsert(b: InsertBench): string[] {
     '',
     `Target: over ${fmt(TARGET)} inserts/s — default config: **${met(b.inserts)}**, log.level=warn: **${met(b.quiet)}**. ` +
       `Rounds (req/s): ceiling ${rounds(b.ceiling)}; default ${rounds(b.inserts)}; warn ${rounds(b.quiet)}.`,
+    ...b.versus.flatMap((v) => ['', ...reportVersus(v)]),
   ];
 }

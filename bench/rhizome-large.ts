@@ -15,6 +15,8 @@
  * two pieces of unavoidable work measured here on the same bytes: SHA-512, and writing 64 MiB to
  * a file in 1 MiB writes then fsync (what the store must do to keep the payload). With two cores
  * shared by client and node, their sum bounds what any implementation can reach.
+ *
+ * With --reference, the reference's insert of the same payload and its raw.bin join each run.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmt, makeInstance, removeInstance, startServer, startTendril, withCpu } from './harness.js';
 import { insertFrame, MB, median, MULTIPART, timed } from './rhizome-client.js';
+import type { Reference } from './reference.js';
 
 const SIZE = 64 * 1024 * 1024;
 const PIECE = 64 * 1024;
@@ -49,6 +52,8 @@ export interface LargeBench {
   readonly rawCpu: TransferCpu;
   /** CPU ms of SHA-512 over 64 MiB, and of writing 64 MiB plus fsync (median), and that write's wall ms. */
   readonly unavoidable: { readonly sha512Ms: number; readonly writeCpuMs: number; readonly writeWallMs: number };
+  /** The reference's insert and raw.bin of the same payloads (--reference), and its CPU per transfer. */
+  readonly reference?: { readonly insert: Rate; readonly raw: Rate; readonly insertCpu: TransferCpu; readonly rawCpu: TransferCpu };
 }
 
 const rate = (runs: number[]): Rate => ({ runs, median: median(runs) });
@@ -87,7 +92,7 @@ const medianCpu = (samples: TransferCpu[]): TransferCpu => ({
   client: median(samples.map((s) => s.client)),
 });
 
-export async function benchLarge(seconds: number): Promise<LargeBench> {
+export async function benchLarge(seconds: number, reference?: Reference): Promise<LargeBench> {
   const runs = Math.max(3, Math.min(10, Math.round(seconds / 2)));
   const data = randomBytes(SIZE);
   const dir = mkdtempSync(join(tmpdir(), 'tendril-bench-file-'));
@@ -101,6 +106,7 @@ export async function benchLarge(seconds: number): Promise<LargeBench> {
   const rawCpu: TransferCpu[] = [];
   const loopbackRuns: number[] = [];
   const writes: Array<{ cpuMs: number; wallMs: number }> = [];
+  const ref = { insert: [] as number[], raw: [] as number[], insertCpu: [] as TransferCpu[], rawCpu: [] as TransferCpu[], bid: '' };
   try {
     const url = `http://127.0.0.1:${node.port}/restful/rhizome/insert`;
     let bid = '';
@@ -112,6 +118,16 @@ export async function benchLarge(seconds: number): Promise<LargeBench> {
       const t = await withCpu(node.child.pid, () => timed(url, { method: 'POST', headers: { 'Content-Type': MULTIPART }, body: [head, data, tail] }));
       if (t.value.status !== 201) throw new Error(`64 MiB insert: HTTP ${t.value.status}`);
       bid = String(t.value.headers['serval-rhizome-bundle-id']);
+      if (reference) {
+        const refUrl = `${reference.origin}/restful/rhizome/insert`;
+        const rt = await withCpu(reference.pid, () => timed(refUrl, { method: 'POST', headers: { 'Content-Type': MULTIPART }, body: [head, data, tail] }));
+        if (rt.value.status !== 201 && rt.value.status !== 200) throw new Error(`64 MiB insert into the reference: HTTP ${rt.value.status}`);
+        ref.bid = String(rt.value.headers['serval-rhizome-bundle-id']);
+        if (r > 0) {
+          ref.insert.push(mbps(SIZE, rt.value.lastMs));
+          ref.insertCpu.push({ main: rt.main, other: rt.other, client: rt.self });
+        }
+      }
       if (r === 0) continue;
       sha.push(hashed.mbps);
       shaCpu.push(hashed.cpuMs);
@@ -138,6 +154,12 @@ export async function benchLarge(seconds: number): Promise<LargeBench> {
         const c = await timed(fileUrl);
         if (c.bytes !== SIZE) throw new Error('ceiling: short body');
         loopbackRuns.push(mbps(SIZE, c.lastMs));
+        if (reference) {
+          const rt = await withCpu(reference.pid, () => timed(`${reference.origin}/restful/rhizome/${ref.bid}/raw.bin`));
+          if (rt.value.status !== 200 || rt.value.bytes !== SIZE) throw new Error(`reference raw.bin: ${rt.value.status}, ${rt.value.bytes} bytes`);
+          ref.raw.push(mbps(SIZE, rt.value.lastMs));
+          ref.rawCpu.push({ main: rt.main, other: rt.other, client: rt.self });
+        }
       }
     } finally {
       await server.stop();
@@ -159,6 +181,9 @@ export async function benchLarge(seconds: number): Promise<LargeBench> {
       writeCpuMs: median(writes.map((w) => w.cpuMs)),
       writeWallMs: median(writes.map((w) => w.wallMs)),
     },
+    reference: reference
+      ? { insert: rate(ref.insert), raw: rate(ref.raw), insertCpu: medianCpu(ref.insertCpu), rawCpu: medianCpu(ref.rawCpu) }
+      : undefined,
   };
 }
 
@@ -171,11 +196,18 @@ export function reportLarge(b: LargeBench): string[] {
   // node's main thread alone, whichever is longer, is the least an insert can take.
   const floorMs = Math.max(b.insertCpu.main, (b.insertCpu.main + b.insertCpu.other + b.insertCpu.client) / 2);
   const unavoidableFloorMs = (u.sha512Ms + u.writeCpuMs + b.insertCpu.client) / 2;
+  const ref = b.reference;
   return [
     '| 64 MiB payload, one at a time | MB/s (median) | ceiling MB/s | ratio | target | runs (MB/s) | CPU ms per transfer: node main / node other / client |',
     '|---|---:|---:|---:|---|---|---:|',
     `| insert (POST to 201), ceiling node:crypto SHA-512 in-process | ${fmt(b.insert.median)} | ${fmt(b.sha512.median)} | ${fmt(b.insert.median / b.sha512.median, 2)} | > 0.5: **${verdict(b.insert, b.sha512)}** | ${runs(b.insert)} | ${cpu(b.insertCpu)} |`,
     `| raw.bin (GET, first to last byte), ceiling bare node:http streaming the same file | ${fmt(b.raw.median)} | ${fmt(b.loopback.median)} | ${fmt(b.raw.median / b.loopback.median, 2)} | > 0.5: **${verdict(b.raw, b.loopback)}** | ${runs(b.raw)} | ${cpu(b.rawCpu)} |`,
+    ...(ref
+      ? [
+          `| reference insert (--reference), the same payloads; ratio = Tendril / reference | ${fmt(ref.insert.median)} | | **${fmt(b.insert.median / ref.insert.median, 1)}** | | ${runs(ref.insert)} | ${cpu(ref.insertCpu)} |`,
+          `| reference raw.bin; ratio = Tendril / reference | ${fmt(ref.raw.median)} | | **${fmt(b.raw.median / ref.raw.median, 1)}** | | ${runs(ref.raw)} | ${cpu(ref.rawCpu)} |`,
+        ]
+      : []),
     '',
     `Ceiling runs (each beside its figure's run): SHA-512 ${runs(b.sha512)}; loopback file ${runs(b.loopback)} MB/s.`,
     '',

@@ -7,17 +7,20 @@
  *              forwards each request over the node's control socket
  *   TLS        the node's own server in server mode (HTTPS, a throwaway self-signed certificate)
  *
- * One node serves all three; log.level=warn, so no per-request log line is counted.
+ * One node serves all three; log.level=warn, so no per-request log line is counted. All are measured
+ * in alternating rounds (harness.ts interleave), with their CPU per request (the dedicated server's:
+ * node and web server together). Target: the dedicated server at least 0.6 of the embedded one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fmt, HARRY, load, makeInstance, removeInstance, ROOT, startHello, tendril, type LoadResult } from './harness.js';
+import { fmt, HARRY, interleave, makeInstance, removeInstance, ROOT, startHello, tendril, type LoadResult, type LoadSubject } from './harness.js';
 
 const ENTRY = join(ROOT, 'bin/tendril.js');
 const CONNECTIONS = 16;
+const DEDICATED_TARGET = 0.6;
 
 export interface WebBench {
   readonly ceiling: LoadResult;
@@ -95,21 +98,10 @@ async function startDedicated(instance: string, args: readonly string[]): Promis
   return { ...proc, url };
 }
 
-async function measure(url: string, seconds: number): Promise<LoadResult> {
-  await load({ url, connections: CONNECTIONS, seconds: 2, headers: HARRY }); // warm-up
-  return load({ url, connections: CONNECTIONS, seconds, headers: HARRY });
-}
+const subject = (url: string, pid: number | number[] | undefined): LoadSubject => ({ options: { url, connections: CONNECTIONS, headers: HARRY }, pid });
 
 export async function benchWeb(seconds: number): Promise<WebBench> {
   const hello = await startHello();
-  let ceiling: LoadResult;
-  try {
-    await load({ url: `http://127.0.0.1:${hello.port}/`, connections: CONNECTIONS, seconds: 2 });
-    ceiling = await load({ url: `http://127.0.0.1:${hello.port}/`, connections: CONNECTIONS, seconds });
-  } finally {
-    await hello.stop();
-  }
-
   const instance = await makeInstance({ 'log.level': 'warn' });
   const certDir = mkdtempSync(join(tmpdir(), 'tendril-bench-cert-'));
   try {
@@ -120,12 +112,20 @@ export async function benchWeb(seconds: number): Promise<WebBench> {
     const node = await startNode(instance, commands.join('; '));
     try {
       const path = '/restful/keyring/identities.json';
-      const embedded = await measure(`${node.urls[0]}${path}`, seconds);
-      const tls = cert ? await measure(`${node.urls[1]}${path}`, seconds) : undefined;
       const front = await startDedicated(instance, ['--mode=upstream', '--port=0']);
       try {
-        const dedicated = await measure(`${front.url}${path}`, seconds);
-        return { ceiling, embedded, dedicated, tls };
+        const pid = node.child.pid!;
+        const [ceiling, embedded, dedicated, tls] = await interleave(
+          [
+            { options: { url: `http://127.0.0.1:${hello.port}/`, connections: CONNECTIONS }, pid: hello.child.pid },
+            subject(`${node.urls[0]}${path}`, pid),
+            subject(`${front.url}${path}`, [pid, front.child.pid!]),
+            ...(cert ? [subject(`${node.urls[1]}${path}`, pid)] : []),
+          ],
+          seconds,
+          Math.max(1, Math.round(seconds / 2)),
+        );
+        return { ceiling: ceiling!, embedded: embedded!, dedicated: dedicated!, tls };
       } finally {
         await front.stop();
       }
@@ -133,22 +133,29 @@ export async function benchWeb(seconds: number): Promise<WebBench> {
       await node.stop();
     }
   } finally {
+    await hello.stop();
     removeInstance(instance);
     rmSync(certDir, { recursive: true, force: true });
   }
 }
 
 export function reportWeb(b: WebBench): string[] {
+  const cpu = (r: LoadResult): string => (r.cpuUs === undefined ? '' : fmt(r.cpuUs.main + r.cpuUs.other));
   const row = (label: string, r: LoadResult | undefined): string =>
     r === undefined
-      ? `| ${label} | n/a (no openssl) | | | | |`
-      : `| ${label} | ${fmt(r.requestsPerSecond)} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} / ${r.non2xx} | ${fmt(r.requestsPerSecond / b.ceiling.requestsPerSecond, 2)} |`;
+      ? `| ${label} | n/a (no openssl) | | | | | |`
+      : `| ${label} | ${fmt(r.requestsPerSecond)} | ${r.p50Ms} | ${r.p99Ms} | ${cpu(r)} | ${r.errors} / ${r.non2xx} | ${fmt(r.requestsPerSecond / b.ceiling.requestsPerSecond, 2)} |`;
+  const ratio = b.dedicated.requestsPerSecond / b.embedded.requestsPerSecond;
+  const rounds = (b.dedicated.rounds ?? []).map((v, i) => v / (b.embedded.rounds?.[i] ?? NaN));
   return [
-    `| identities.json (4 identities), ${CONNECTIONS} connections, log.level=warn | req/s | p50 ms | p99 ms | errors / non-2xx | ratio to ceiling |`,
-    '|---|---:|---:|---:|---:|---:|',
+    `| identities.json (4 identities), ${CONNECTIONS} connections, log.level=warn | req/s | p50 ms | p99 ms | server CPU µs/req | errors / non-2xx | ratio to ceiling |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
     row('bare node:http hello-world (ceiling)', b.ceiling),
     row('embedded: the node\'s own server, upstream mode (plain HTTP)', b.embedded),
     row('dedicated: `tendril web server --mode=upstream` in front, over the control socket', b.dedicated),
     row('TLS: the node\'s own server in server mode (HTTPS, keep-alive)', b.tls),
+    '',
+    `Dedicated / embedded: ${fmt(ratio, 2)} (rounds ${fmt(Math.min(...rounds), 2)}–${fmt(Math.max(...rounds), 2)}); target at least ${DEDICATED_TARGET}: **${ratio >= DEDICATED_TARGET ? 'met' : 'missed'}**. ` +
+      `Measured in ${b.embedded.rounds?.length ?? 1} alternating rounds; the dedicated server's CPU is the node's and the web server's together.`,
   ];
 }

@@ -72,6 +72,8 @@ export const CATALOGUE = {
   LIMIT_CLIENT_CONNECTIONS: { status: 429, message: 'Too many connections from this client' },
   LIMIT_LONG_POLLS: { status: 503, message: 'Too many long-polls' },
   LIMIT_CLIENT_LONG_POLLS: { status: 429, message: 'Too many long-polls from this client' },
+  // A browser (a request with an Origin) on a route no browser may use (Rhizome Direct).
+  ACCESS_BROWSER_FORBIDDEN: { status: 403, message: 'Forbidden: not for browsers' },
 
   // Multipart form parts (spec §1.7, §1.8)
   FORM_MISSING_FIRST_BOUNDARY: { status: 400, message: 'Malformed multipart: missing first boundary' },

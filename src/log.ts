@@ -5,6 +5,7 @@
  * credential is censored wherever it appears, and URLs are logged through redactUrl().
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { LogOutput } from './log-output.js';
 import { prettyLogLine } from './log-pretty.js';
 
 export type Logger = PinoLogger;
@@ -29,7 +30,7 @@ const REDACT_PATHS = [
  * request line would cost more than serving the request. Call flush() before exiting.
  */
 export function createLogger(options: { level: LogLevel; destination?: DestinationStream }): Logger {
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { pid: process.pid },
@@ -39,7 +40,29 @@ export function createLogger(options: { level: LogLevel; destination?: Destinati
     },
     options.destination ?? (process.stdout.isTTY === true ? terminalDestination() : stdoutDestination()),
   );
+  // Its children inherit it (pino makes them with Object.create): see logRequest.
+  Object.defineProperty(logger, PLAIN_FORMAT, { value: true });
+  return logger;
 }
+
+/** Marks a logger whose lines are pino's defaults, for logRequest's direct line. */
+const PLAIN_FORMAT = Symbol('tendril.plainFormat');
+
+/** The fields of the "request completed" line (STYLE 7). */
+export interface RequestFields {
+  readonly remote: string;
+  readonly method: string;
+  /** Already redacted (redactUrl). */
+  readonly url: string;
+  readonly status: number;
+  readonly ms: number;
+  readonly aborted: boolean;
+  /** The catalogue code of a refusal or failure, and why it was given (never a secret). */
+  readonly code?: string;
+  readonly why?: string;
+}
+
+type PinoInternals = Record<symbol, unknown> & Logger;
 
 /**
  * A person's terminal: each line made readable (src/log-pretty.ts) and written at once. Files and
@@ -50,32 +73,34 @@ function terminalDestination(): DestinationStream {
   return { write: (line: string) => void process.stdout.write(`${prettyLogLine(line.trimEnd(), color)}\n`) };
 }
 
-/** Log bytes held while writes fail (the log's disk is full); lines beyond it are dropped. */
-const MAX_UNWRITTEN = 4 * 1024 * 1024;
-
 /**
- * Standard output, written asynchronously. Into a file or pipe, lines are batched into writes of
- * 4 KiB or more (one write per request line costs more than the request) and flushed at least
- * every second; on a terminal every line goes out at once.
- *
- * A log that cannot be written (ENOSPC when its disk is full) must not stop the node. Unheard,
- * the stream's 'error' is thrown at the process, and pino's exit hook then retries the write
- * forever (sonic-boom's flushSync retries every error, not only EAGAIN): the node hangs, holding
- * its port and pid lock. Heard, lines wait (up to MAX_UNWRITTEN, then are dropped) and go out once
- * a write succeeds; a log still failing at exit is given up instead of flushed.
+ * Writes the one line per request. A logger made by createLogger gets the line as one string,
+ * byte for byte what pino would write for these fields (its level and time prefix, the logger's
+ * bindings, the message), straight to its destination: pino's walk of a fields object, with its
+ * per-property strings, costs a request more than the rest of the line's way to the log. None of
+ * the fields is a secret (the URL is redacted before), so no redaction is skipped. Any other
+ * logger (tests' capturing ones) is called as usual.
  */
+export function logRequest(log: Logger, level: 'info' | 'error', f: RequestFields): void {
+  const l = log as PinoInternals;
+  if (l[PLAIN_FORMAT] !== true) {
+    const { aborted, code, why, ...rest } = f;
+    log[level]({ ...rest, ...(aborted ? { aborted } : {}), ...(code === undefined ? {} : { code }), ...(why === undefined ? {} : { why }) }, 'request completed');
+    return;
+  }
+  const { lsCacheSym, timeSym, chindingsSym, streamSym } = pino.symbols;
+  const prefix = (l[lsCacheSym] as Record<number, string>)[log.levels.values[level]!];
+  const time = (l[timeSym] as () => string)();
+  const line =
+    `${prefix}${time}${l[chindingsSym] as string},"remote":${JSON.stringify(f.remote)},"method":${JSON.stringify(f.method)},` +
+    `"url":${JSON.stringify(f.url)},"status":${f.status},"ms":${f.ms}${f.aborted ? ',"aborted":true' : ''}` +
+    `${f.code === undefined ? '' : `,"code":${JSON.stringify(f.code)}`}${f.why === undefined ? '' : `,"why":${JSON.stringify(f.why)}`},"msg":"request completed"}\n`;
+  (l[streamSym] as DestinationStream).write(line);
+}
+
+/** Standard output into a file or pipe, written asynchronously in batches (src/log-output.ts). */
 function stdoutDestination(): DestinationStream {
-  const tty = process.stdout.isTTY === true;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: tty ? 0 : 4096, maxLength: MAX_UNWRITTEN });
-  if (!tty) setInterval(() => dest.flush(), 1000).unref();
-  let failing = false;
-  dest.on('error', () => (failing = true));
-  dest.on('write', () => (failing = false));
-  // Prepended: it must run before pino's own exit hook, which would flush forever.
-  process.prependListener('exit', () => {
-    if (failing) dest.destroy();
-  });
-  return dest;
+  return new LogOutput(1, false);
 }
 
 /** A logger that writes nothing, for tests and one-shot CLI commands. */

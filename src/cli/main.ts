@@ -10,6 +10,7 @@ import { instancePaths, resolveInstanceDir, type InstancePaths } from '../node/i
 import { VERSION } from '../version.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDirectCommands } from './direct-commands.js';
 import { consoleIo, EXIT_INTERRUPTED, type Io } from './io.js';
 import { registerKeyringCommands } from './keyring-commands.js';
 import { registerLogsCommand } from './logs-commands.js';
@@ -56,6 +57,7 @@ export function buildProgram(io: Io): Command {
   registerConfigCommands(program, paths, io);
   registerKeyringCommands(program, paths, io);
   registerRhizomeCommands(program, paths, io);
+  registerDirectCommands(program, paths, io);
   registerMeshmbCommands(program, paths, io);
   registerMeshmsCommands(program, paths, io);
   registerWebCommands(program, paths, io);

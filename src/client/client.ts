@@ -4,6 +4,7 @@
  * (openapi-fetch) for anything the helpers do not cover.
  */
 import { configApi, tokensApi, type ConfigApi, type TokensApi } from './control.js';
+import { directApi, type DirectApi } from './direct.js';
 import { get, makeCore, ok, type Api, type Credentials } from './core.js';
 import { apiErrorOf } from './errors.js';
 import type { components } from './generated/api.js';
@@ -35,6 +36,8 @@ export interface TendrilClient {
   readonly tokens: TokensApi;
   /** Control socket only. */
   readonly config: ConfigApi;
+  /** Control socket only: Rhizome Direct with peers, run by the node. */
+  readonly direct: DirectApi;
   /** Host and node status (GET /restful/system). */
   system(): Promise<SystemStatus>;
   /** True when the node answers its health check (GET /healthz). */
@@ -58,6 +61,7 @@ export function createClient(options: ClientOptions = {}): TendrilClient {
     sync: syncApi(core, system),
     tokens: tokensApi(core),
     config: configApi(core),
+    direct: directApi(core),
     system,
     async healthy() {
       try {

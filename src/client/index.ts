@@ -10,6 +10,7 @@ export { follow, type FollowOptions, type FollowSource } from './follow.js';
 export type { KeyringApi, IdentityChanges } from './keyring.js';
 export type { MeshmbApi, MeshmsApi, MessageList, FeedMessages, FollowFeedOptions } from './messaging.js';
 export type { ConfigApi, NewToken, TokensApi } from './control.js';
+export type { DirectApi, DirectMode, DirectSyncRow } from './direct.js';
 export { framableFilename, multipartBody, type ByteSource, type Part, type PartBody, type UploadBody } from './multipart.js';
 export { MANIFEST_TYPE, type BundleFilter, type BundleHeaders, type ImportOptions, type InsertOptions, type PayloadOptions, type RhizomeApi, type StoreResult, type StoreStatus } from './rhizome.js';
 export * from './rows.js';

@@ -32,6 +32,8 @@ export interface Config {
     readonly minFreeSpace: bigint;
     readonly maxBlobSize: number;
     readonly reliableClock: boolean;
+    /** rhizome.direct.peer.0 … .9, in that order (the ones set). */
+    readonly directPeers: readonly string[];
   };
   readonly web: {
     /** The `web.commands` text (parsed by src/web/spec.ts when the node starts), if set. */
@@ -141,6 +143,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       minFreeSpace: parseScaled(get('rhizome.min_free_space')),
       maxBlobSize: Number(parseScaled(get('rhizome.max_blob_size'))),
       reliableClock: parseBoolean(get('rhizome.reliable_clock')),
+      directPeers: Array.from({ length: 10 }, (_, n) => entries.get(`rhizome.direct.peer.${n}`)).filter((p) => p !== undefined),
     },
     web: { commands: entries.get('web.commands') },
     sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')), discovery: parseBoolean(get('sync.discovery.enable')) },

@@ -2,6 +2,7 @@
  * Every configuration key Tendril knows, with its syntax, default and meaning. The keys are the
  * reference's flat dotted names where it has them (spec §1.1), so a Serval operator finds them.
  */
+import { parsePeerUrl } from '../formats/direct-peer.js';
 import { checkSpec, parseCommands } from '../web/spec.js';
 import { parseBoolean, parseChoice, parseInterval, parsePort, parseScaled, parseUint } from './values.js';
 
@@ -14,6 +15,8 @@ export interface KeySpec {
   readonly default?: string;
   /** Printed as `********` by `config list`. */
   readonly secret?: boolean;
+  /** What a `*` segment may be (default: a user name, USER_NAME_RE). */
+  readonly segment?: RegExp;
 }
 
 export const USER_NAME_RE = /^[A-Za-z0-9_.-]{1,24}$/;
@@ -30,7 +33,7 @@ function nonEmpty(text: string): void {
 }
 
 /** A sync peer URL: http or https, a host, no credentials, query or fragment. */
-export function parsePeerUrl(text: string): URL {
+export function parseSyncPeerUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -130,6 +133,14 @@ export const KEYS: readonly KeySpec[] = [
     default: '1',
   },
   {
+    key: 'rhizome.direct.peer.*',
+    doc: 'A Rhizome Direct peer (N = 0 to 9), for rhizome direct push|pull|sync without a URL: host[:port] or http://host[:port] (port 4110 by default), or https://… for a Tendril peer. Peers are synced in the order of N.',
+    validate: (t) => {
+      if (!parsePeerUrl(t)) throw new Error('expected host[:port], http://host[:port] or https://host[:port]');
+    },
+    segment: /^[0-9]$/,
+  },
+  {
     key: 'web.commands',
     doc: 'The web servers the node runs, as start --commands takes them: "web server --mode=upstream --port=4110; web server --mode=server --port=8443 --certfile=F --keyfile=F". Unset: one upstream server on rhizome.http.port.',
     // Checked as the node will check it at start (modes, addresses, readable certificates that
@@ -141,7 +152,7 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'sync.peer.*.url',
     doc: 'A Tendril peer to sync with (NAME is any label, e.g. 0): http://host:port or https://host:port, with a path if the peer is served under one. `tendril sync peer add` sets it.',
-    validate: parsePeerUrl,
+    validate: parseSyncPeerUrl,
   },
   {
     key: 'sync.peer.*.token',
@@ -211,7 +222,7 @@ export function findKeySpec(key: string): KeySpec | undefined {
     const pattern = spec.key.split('.');
     return (
       pattern.length === segments.length &&
-      pattern.every((p, i) => (p === '*' ? USER_NAME_RE.test(segments[i]!) : p === segments[i]))
+      pattern.every((p, i) => (p === '*' ? (spec.segment ?? USER_NAME_RE).test(segments[i]!) : p === segments[i]))
     );
   });
 }

@@ -28,6 +28,8 @@ export class Context implements RequestContext, ResponseContext {
   error: TendrilError | undefined = undefined;
   /** CORS headers for every response of this request, once the Origin has been checked. */
   cors: Readonly<Record<string, string>> | undefined = undefined;
+  /** How results and errors are written: set from the family once it is known. */
+  resultFormat: 'json' | 'html' = 'json';
   private abort: AbortController | undefined = undefined;
   private continued = false;
   private stopped = false;

@@ -89,14 +89,18 @@ export function jsonTableHead(
   return `${out}"header":[${columns.map(jsonString).join(',')}],\n"rows":[`;
 }
 
-/** A row already rendered, for lists whose rows are worth caching. */
+/**
+ * A row already rendered, for lists whose rows are worth caching; or several rows, joined as a
+ * table joins them. As bytes (ASCII, as every rendered row is), it is written without a copy.
+ */
 export class RenderedRow {
-  constructor(readonly json: string) {}
+  constructor(readonly json: string | Buffer) {}
 }
 
 /** One row; every row but the first is preceded by a comma. */
 export function jsonTableRow(row: readonly JsonValue[] | RenderedRow, first: boolean): string {
-  return `${first ? '\n' : ',\n'}${row instanceof RenderedRow ? row.json : jsonValue(row)}`;
+  const json = row instanceof RenderedRow ? row.json : jsonValue(row);
+  return `${first ? '\n' : ',\n'}${typeof json === 'string' ? json : json.toString('latin1')}`;
 }
 
 export const JSON_TABLE_TAIL = '\n]\n}\n';

@@ -5,9 +5,9 @@
  * bare defaults, and never crash the process.
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { TendrilError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Admission, DEFAULT_LIMITS } from './admission.js';
@@ -19,16 +19,6 @@ const PARSER_ERRORS: Record<string, ErrorCode> = {
   HPE_HEADER_OVERFLOW: 'HTTP_HEADERS_TOO_LARGE',
   ERR_HTTP_REQUEST_TIMEOUT: 'HTTP_REQUEST_TIMEOUT',
 };
-
-const cutShort = new WeakSet<IncomingMessage>();
-
-/**
- * True for a request whose body ended early because it could not be read any further (see the
- * clientError handler below): what it holds is not the whole body the client meant to send.
- */
-export function isBodyCutShort(req: IncomingMessage): boolean {
-  return cutShort.has(req);
-}
 
 /** Certificate, key and (for client certificates) the CA that signs them, in PEM. */
 export interface TlsOptions {
@@ -97,8 +87,7 @@ export function createHttpServer(pipeline: Pipeline, log: Logger, serverHeader: 
       // closes. That request's own answer is the only one.
       inFlight.shouldKeepAlive = false;
       // Marked complete, or Node would take the body's end for an abort and destroy the socket
-      // with the answer still in it; what forwards the body asks isBodyCutShort instead.
-      cutShort.add(inFlight.req);
+      // with the answer still in it.
       inFlight.req.complete = true;
       inFlight.req.push(null);
       inFlight.once('finish', () => socket.end());
@@ -158,7 +147,7 @@ function admitConnections(server: Server, admission: Admission, tls: boolean, se
   });
 }
 
-export function listenTcp(server: Server, host: string, port: number): Promise<number> {
+export function listenTcp(server: NetServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -174,7 +163,7 @@ export function listenTcp(server: Server, host: string, port: number): Promise<n
  * Listens on the first free port from `base` to `base + span` (the reference's rule, spec §1.1);
  * port 0 asks the system for any free port.
  */
-export async function listenFirstFree(server: Server, host: string, base: number, span = 100): Promise<number> {
+export async function listenFirstFree(server: NetServer, host: string, base: number, span = 100): Promise<number> {
   if (base === 0) return listenTcp(server, host, 0);
   for (let port = base; port <= Math.min(base + span, 65535); port++) {
     try {

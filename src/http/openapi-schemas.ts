@@ -95,7 +95,7 @@ export const SCHEMAS: Json = {
           unlocked_identities: { type: 'integer', minimum: 0 },
           web_servers: {
             type: 'array',
-            description: "The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes",
+            description: "The node's embedded servers and the dedicated ones attached to it now",
             items: {
               type: 'object',
               required: ['mode', 'url', 'dedicated', 'serve'],
@@ -216,6 +216,22 @@ export const FORMS: Record<string, { schema: Json; encoding: Json }> = {
   },
 };
 FORMS.append = FORMS.insert!;
+FORMS['direct-enquiry'] = {
+  schema: {
+    type: 'object',
+    required: ['data'],
+    properties: { data: { ...BINARY, description: '10-byte range, then 32-byte BARs (at most 65,536 bytes)' } },
+  },
+  encoding: { data: { contentType: 'application/octet-stream' } },
+};
+FORMS['direct-import'] = {
+  schema: {
+    type: 'object',
+    required: ['manifest', 'data'],
+    properties: { manifest: { ...BINARY, description: 'A signed manifest' }, data: { ...BINARY, description: 'The payload (empty for none)' } },
+  },
+  encoding: { manifest: { contentType: 'application/octet-stream' }, data: { contentType: 'application/octet-stream' } },
+};
 
 export const ERROR_STATUS: Record<number, string> = {
   400: 'Malformed request, parameter, Authorization header or form part',
@@ -233,6 +249,7 @@ export const ERROR_STATUS: Record<number, string> = {
   423: 'Store busy or locked',
   429: 'Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client',
   431: 'Request headers too large',
-  500: 'Internal error (details only in the log)',
+  500: 'Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash',
+  501: 'Several byte ranges asked for at once',
   503: 'A dedicated web server whose node is not reachable; too many connections or long-polls in all',
 };

@@ -11,10 +11,12 @@ import type { Route } from './router.js';
 export type { Json } from './openapi-schemas.js';
 
 /** What a route's successful response carries. */
-type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'frames';
+type Body = 'table' | 'manifest' | 'octets' | 'stored' | 'result' | 'system' | 'openapi' | 'html' | 'asset' | 'metrics' | 'frames' | 'page';
 
 function bodyOf(route: Route): Body {
   if (route.family.rawBody !== undefined) return 'frames';
+  // Rhizome Direct answers bytes, or servald's HTML status page for an import.
+  if (route.family.resultFormat === 'html') return route.path.endsWith('/import') ? 'page' : 'octets';
   switch (route.family.name) {
     case 'docs':
     case 'ui':
@@ -40,6 +42,7 @@ function bodyOf(route: Route): Body {
 const FRAMES = { 'application/x-tendril-sync': { schema: { type: 'string', format: 'binary', description: 'Tendril sync frames (docs/sync.md)' } } };
 const MANIFEST = { 'rhizome/manifest; format=text+binarysig': { schema: { type: 'string', format: 'binary' } } };
 const RESULT = { 'application/json': { schema: REF('JsonResult') } };
+const PAGE = { 'text/html; charset=utf-8': { schema: { type: 'string', description: 'The status and reason, as servald writes them' } } };
 
 function content(body: Body): Json {
   switch (body) {
@@ -70,7 +73,14 @@ function content(body: Body): Json {
       return RESULT;
     case 'frames':
       return FRAMES;
+    case 'page':
+      return PAGE;
   }
+}
+
+/** Payloads served by GET take a Range (a manifest by prefix is bytes too, but whole). */
+function takesRange(route: Route, body: Body): boolean {
+  return body === 'octets' && route.method === 'GET' && !route.path.includes('manifestbyprefix');
 }
 
 /** Default: 200, or 201 for a POST that writes; a route's `ok` says otherwise. */
@@ -92,7 +102,11 @@ function errorStatuses(route: Route, body: Body): number[] {
   const secret = route.body === 'multipart' || route.path.endsWith('/decrypted.bin');
   if (route.family.name === 'meshms' || route.family.name === 'meshmb' || (route.family.name === 'rhizome' && secret)) codes.push(419);
   if (route.family.name === 'rhizome' && route.body === 'multipart') codes.push(422);
-  if (body === 'octets') codes.push(416);
+  if (takesRange(route, body)) codes.push(416);
+  if (route.family.name === 'direct') {
+    if (route.path.endsWith('/import')) codes.push(422, 423);
+    if (route.path.includes('/file/')) codes.push(501);
+  }
   return [...new Set(codes)].sort((a, b) => a - b);
 }
 
@@ -127,19 +141,20 @@ function accessNote(route: Route): string {
 function responses(route: Route, body: Body): Json {
   const out: Json = {};
   const headers = route.family.name === 'rhizome' && body !== 'table' ? { headers: RHIZOME_HEADERS } : {};
+  const failure = route.family.resultFormat === 'html' ? PAGE : RESULT;
   for (const status of successStatuses(route)) {
     const description = status === 202 ? 'Accepted, not stored (see the status codes)' : status === 302 ? 'Found: see the Location header' : 'Success';
     out[String(status)] = { description, ...headers, content: content(body) };
   }
-  if (body === 'octets') {
+  if (takesRange(route, body)) {
     out['206'] = {
       description: 'The requested byte range',
-      headers: { ...RHIZOME_HEADERS, 'Content-Range': { schema: { type: 'string' } } },
+      headers: { ...(route.family.name === 'rhizome' ? RHIZOME_HEADERS : {}), 'Content-Range': { schema: { type: 'string' } } },
       content: content(body),
     };
   }
   for (const status of errorStatuses(route, body)) {
-    out[String(status)] ??= { description: ERROR_STATUS[status] ?? 'Error', content: RESULT };
+    out[String(status)] ??= { description: ERROR_STATUS[status] ?? 'Error', content: failure };
   }
   return out;
 }
@@ -149,7 +164,7 @@ function operation(route: Route, operationId: string): Json {
   const { params } = pathOf(route);
   const query = (route.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.doc, schema: { type: 'string' } }));
   const range =
-    body === 'octets'
+    takesRange(route, body)
       ? [{ name: 'Range', in: 'header', required: false, description: 'bytes=FIRST-[LAST]: part of the payload (206)', schema: { type: 'string' } }]
       : [];
   const op: Json = {
@@ -164,7 +179,8 @@ function operation(route: Route, operationId: string): Json {
   if (route.family.public) op.security = [];
   if (body === 'frames') op.requestBody = { required: true, content: FRAMES };
   if (route.body === 'multipart') {
-    const form = FORMS[route.path.slice(route.path.lastIndexOf('/') + 1)];
+    const last = route.path.slice(route.path.lastIndexOf('/') + 1);
+    const form = FORMS[route.family.name === 'direct' ? `direct-${last}` : last];
     op.requestBody = {
       required: true,
       content: {
@@ -191,6 +207,7 @@ const TAGS: Record<string, string> = {
   tokens: 'API tokens, managed by users of the node (never by a token)',
   ui: 'The web UI: static files of a client of this API',
   root: 'Leads to the web UI',
+  direct: "Rhizome Direct, Serval DNA's node-to-node sync over HTTP: served without credentials, only by web servers that serve `direct`",
 };
 
 /**

@@ -19,7 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail, TendrilError } from '../errors.js';
-import { redactUrl, type Logger } from '../log.js';
+import { logRequest, redactUrl, type Logger } from '../log.js';
 import type { RequestObserver } from '../services/metrics/types.js';
 import { authenticate, checkPeer, corsHeaders, type AccessPolicy } from './access.js';
 import type { Admission } from './admission.js';
@@ -77,18 +77,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const level = res.statusCode >= 500 ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
     const e = ctx.error;
-    log[level](
-      {
-        remote: ctx.client,
-        method: ctx.method,
-        url: redactUrl(ctx.req.url ?? ''),
-        status: res.statusCode,
-        ms: Date.now() - ctx.startedAt,
-        ...(res.writableFinished ? {} : { aborted: true }),
-        ...(e === undefined ? {} : e.why === undefined ? { code: e.code } : { code: e.code, why: e.why }),
-      },
-      'request completed',
-    );
+    logRequest(log, level, {
+      remote: ctx.client,
+      method: ctx.method,
+      url: redactUrl(ctx.req.url ?? ''),
+      status: res.statusCode,
+      ms: Date.now() - ctx.startedAt,
+      aborted: !res.writableFinished,
+      code: e?.code,
+      why: e?.why,
+    });
   }
 
   const refuse = (res: ServerResponse, err: unknown, ctx: Context): void => {
@@ -163,8 +161,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const policy = policyOf(req);
       policy.checkHost?.(req.headers.host);
       if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
+      if (family.resultFormat === 'html') ctx.resultFormat = 'html';
 
       checkPeer(req, policy);
+      if (family.refuseBrowsers && req.headers.origin !== undefined) fail('ACCESS_BROWSER_FORBIDDEN');
       ctx.cors = corsHeaders(req, policy, family.public === true);
       if (method === 'OPTIONS') {
         reply(res, { kind: 'json', status: 200 }, ctx);
@@ -189,7 +189,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (route.method === 'GET' && route.scope === 'write' && !policy.getWrites) fail('ACCESS_GET_WRITE', { why: 'legacy GET write (see --allow-get-writes)' });
       // A token is told it is a token before it is told it is read-only: that is what it cannot change.
       if (route.scope === 'manage' && !ctx.principal.canManage) fail('ACCESS_USERS_ONLY', { why: `credentials ${ctx.principal.id} on a route for users only` });
-      if (route.scope !== 'read' && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
+      // A public family takes no credentials: whoever may reach it may use all of it.
+      if (route.scope !== 'read' && !family.public && !ctx.principal.canWrite) fail('ACCESS_READ_ONLY', { why: `read-only credentials ${ctx.principal.id} on a write route` });
       if (route.body === 'multipart' && unframed) fail('HTTP_LENGTH_REQUIRED');
 
       const result = route.handler(ctx);

@@ -5,9 +5,10 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { isTendrilError, TendrilError } from '../errors.js';
+import { isTendrilError, TendrilError, type JsonValue } from '../errors.js';
 import type { Logger } from '../log.js';
-import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow } from './json.js';
+import { HTML_TYPE, htmlResult } from './html-result.js';
+import { JSON_TABLE_TAIL, jsonResult, jsonTableHead, jsonTableRow, RenderedRow } from './json.js';
 import type { BodyResult, HeaderMap, JsonTable, Result, Row } from './types.js';
 
 export const REASONS: Readonly<Record<number, string>> = {
@@ -63,6 +64,8 @@ export interface ResponseContext {
   readonly log: Logger;
   /** Ends a long-poll early (its client went away); the table then finishes as at its deadline. */
   stopLive?(): void;
+  /** `html` for families that answer with the reference's HTML status page (default JSON). */
+  readonly resultFormat?: 'json' | 'html';
 }
 
 /**
@@ -89,6 +92,24 @@ function head(
 function sendJson(res: ServerResponse, rc: ResponseContext, status: number, reason: string | undefined, body: string, extra: HeaderMap | undefined): void {
   head(res, rc, status, reason, JSON_TYPE, Buffer.byteLength(body, 'utf8'), extra);
   // A string body goes out in one write with the header block.
+  res.end(body, 'utf8');
+}
+
+/** A result object (status, reason, members) in the request's format: JSON, or the HTML page. */
+function sendResult(
+  res: ServerResponse,
+  rc: ResponseContext,
+  status: number,
+  reason: string,
+  members: ReadonlyArray<readonly [string, JsonValue]> | undefined,
+  extra: HeaderMap | undefined,
+): void {
+  if (rc.resultFormat !== 'html') {
+    sendJson(res, rc, status, reason, jsonResult(status, reason, members), extra);
+    return;
+  }
+  const body = htmlResult(status, reason, members);
+  head(res, rc, status, reason, HTML_TYPE, Buffer.byteLength(body, 'utf8'), extra);
   res.end(body, 'utf8');
 }
 
@@ -120,6 +141,14 @@ async function streamTable(res: ServerResponse, rc: ResponseContext, table: Json
   if (table.live) await flush();
   for await (const row of table.rows) {
     if (res.destroyed) return;
+    if (row instanceof RenderedRow && Buffer.isBuffer(row.json)) {
+      // Rows kept as bytes go out as they are, after what was pending.
+      pending += first ? '\n' : ',\n';
+      first = false;
+      await flush();
+      if (!res.write(row.json)) await once(res, 'drain');
+      continue;
+    }
     pending += jsonTableRow(row, first);
     first = false;
     if (table.live || pending.length >= 16384) await flush();
@@ -172,8 +201,7 @@ function sendBody(res: ServerResponse, rc: ResponseContext, result: BodyResult):
 export function send(res: ServerResponse, result: Result, rc: ResponseContext): void | Promise<void> {
   switch (result.kind) {
     case 'json': {
-      const reason = result.reason ?? defaultReason(result.status);
-      sendJson(res, rc, result.status, reason, jsonResult(result.status, reason, result.members), result.headers);
+      sendResult(res, rc, result.status, result.reason ?? defaultReason(result.status), result.members, result.headers);
       return;
     }
     case 'table':
@@ -224,7 +252,7 @@ export function sendError(res: ServerResponse, err: unknown, ctx: ResponseContex
     res.destroy();
     return e;
   }
-  sendJson(res, ctx, e.status, e.reason, jsonResult(e.status, e.reason, e.members), { ...e.headers, 'Tendril-Error': e.code });
+  sendResult(res, ctx, e.status, e.reason, e.members, { ...e.headers, 'Tendril-Error': e.code });
   return e;
 }
 

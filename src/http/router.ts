@@ -33,6 +33,17 @@ export interface Family {
    * frames of a Tendril sync link); anything else is 415.
    */
   readonly rawBody?: string;
+  /**
+   * `html`: results and errors are the reference's HTML status page (src/http/html-result.ts),
+   * as servald answers outside /restful/. Default: JSON results.
+   */
+  readonly resultFormat?: 'json' | 'html';
+  /**
+   * True: a request carrying an Origin header (a browser's: a page of some other site) is refused
+   * with 403. For families whose clients are never browsers and that take no credentials, so a
+   * page cannot use a visitor's browser to reach them.
+   */
+  readonly refuseBrowsers?: boolean;
 }
 
 export interface QueryDoc {

@@ -26,6 +26,9 @@ import type { IncomingMessage } from 'node:http';
 import type { SyncService } from '../services/sync/types.js';
 import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
 import { syncHandlers } from './api/sync.js';
+import type { DirectService } from '../services/direct/types.js';
+import { directHandlers } from './api/direct.js';
+import { directSyncHandler } from './api/direct-sync.js';
 
 /** What the handlers need from the node. */
 export interface ApiServices {
@@ -47,6 +50,9 @@ export interface ApiServices {
   readonly reloadConfig?: () => void;
   /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
   readonly metrics?: MetricsService;
+  readonly direct: DirectService;
+  /** rhizome.direct.peer.N, read per request. */
+  readonly directPeers: () => readonly string[];
 }
 
 export const FAMILIES = {
@@ -72,6 +78,9 @@ export const FAMILIES = {
   // The web UI's static files, and `/` that leads there: no credentials, the page signs in itself.
   ui: { name: 'ui', prefix: '/ui', wrongMethod: 405, needsRhizome: false, public: true },
   root: { name: 'root', prefix: '/', exact: true, wrongMethod: 405, needsRhizome: false, public: true },
+  // Rhizome Direct (the reference's node-to-node sync): no credentials, as its clients send none,
+  // so only servers that serve `direct` have it; never for browsers; servald's HTML status pages.
+  direct: { name: 'direct', prefix: '/rhizome/', wrongMethod: 405, needsRhizome: true, public: true, serve: 'direct', resultFormat: 'html', refuseBrowsers: true },
 } as const satisfies Record<string, Family>;
 
 const PIN: QueryDoc = { name: 'pin', doc: 'Unlock the identities protected by this PIN first' };
@@ -109,6 +118,8 @@ export function buildRoutes(services: ApiServices): Route[] {
   const MY = '/restful/meshms/{my:sid}';
   const PAIR = '/restful/meshms/{my:sid}/{their:sid}';
   const t = tokenHandlers(services.tokens);
+  const rd = directHandlers(services.direct);
+  const RD = FAMILIES.direct;
   const system = systemHandler(services.hostFacts, services.nodeFacts);
   const sy = syncHandlers(services.sync, services.remoteOf);
   const op = operationHandlers(services.reloadConfig);
@@ -193,6 +204,11 @@ export function buildRoutes(services: ApiServices): Route[] {
     { method: 'GET',    path: '/ui',                              family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
     { method: 'GET',    path: '/ui/',                             family: U, scope: 'read',  body: 'none', handler: ui.page, summary: 'The web UI' },
     { method: 'GET',    path: '/ui/{file:segment}',               family: U, scope: 'read',  body: 'none', handler: ui.asset, summary: 'Assets of the web UI' },
+    { method: 'POST',   path: '/rhizome/enquiry',                           family: RD, scope: 'read',  body: 'multipart', handler: rd.enquiry, summary: 'Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch' },
+    { method: 'POST',   path: '/rhizome/import',                            family: RD, scope: 'write', body: 'multipart', ok: [201, 200, 202], handler: rd.import, summary: 'Rhizome Direct: store a signed bundle (parts "manifest", then "data")' },
+    { method: 'GET',    path: '/rhizome/manifestbyprefix/{prefix:segment}', family: RD, scope: 'read',  body: 'none', handler: rd.manifestByPrefix, summary: 'Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix' },
+    { method: 'GET',    path: '/rhizome/file/{hash:segment}',               family: RD, scope: 'read',  body: 'none', handler: rd.file, summary: 'Rhizome Direct: a payload by its SHA-512 (Range supported)' },
+    { method: 'POST',   path: '/control/rhizome/direct/{mode:segment}',     family: C,  scope: 'write', body: 'none', handler: directSyncHandler(services.direct, services.directPeers), controlOnly: true, query: [{ name: 'url', doc: 'The peer (default: rhizome.direct.peer.0 … 9 in turn)' }], summary: 'Push, pull or sync with Rhizome Direct peers (progress as a live table)' },
   ];
   return table;
 }

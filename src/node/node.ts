@@ -7,7 +7,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Config } from '../config/config.js';
 import { DEFAULT_PIN_KEY_PARAMS, derivationsWaiting, type PinKeyParams } from '../crypto/pin-key.js';
 import { anyOf, basicAuthenticator, openAuthenticator, tokenAuthenticator, type AccessPolicy } from '../http/access.js';
@@ -23,6 +23,8 @@ import type { Logger } from '../log.js';
 import { openKeyring } from '../services/keyring/keyring.js';
 import type { KeyringService } from '../services/keyring/types.js';
 import { createRhizomeService } from '../services/rhizome/service.js';
+import { createDirectService } from '../services/direct/service.js';
+import type { DirectService } from '../services/direct/types.js';
 import { createMeshmbService } from '../services/meshmb/service.js';
 import { createMeshmsService } from '../services/meshms/service.js';
 import type { RhizomeService } from '../services/rhizome/types.js';
@@ -40,7 +42,9 @@ import { createMdnsDiscovery, type AdvertisedServer } from '../services/sync/dis
 import { syncStoreOf } from '../services/sync/store-view.js';
 import { registerSyncMetrics } from '../services/sync/sync-metrics.js';
 import type { SyncService } from '../services/sync/types.js';
-import { controlPolicy, embeddedPolicy, FORWARDED, forwardedFor, forwardedServes, isForwarded, serverRules, type Authenticators } from '../web/policy.js';
+import { acceptLinks } from '../web/link-node.js';
+import { isServe } from '../web/modes.js';
+import { embeddedPolicy, frontPolicy, serverRules, type Authenticators } from '../web/policy.js';
 import { listenForSpec } from '../web/listen.js';
 import { checkSpec, serverUrl, servesOf, type ServerSpec } from '../web/spec.js';
 import { VERSION } from '../version.js';
@@ -98,6 +102,8 @@ export interface RunningNode {
   readonly sync: SyncService;
   /** The configuration changed (the CLI reloaded it): services that hold on to parts of it look again. */
   configChanged(): void;
+  /** Rhizome Direct: the server's answers, and sync with a peer (the CLI's and benchmarks' way in). */
+  readonly direct: DirectService;
   stop(): Promise<void>;
 }
 
@@ -147,6 +153,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log: log.child({ service: 'meshms' }),
       reliableClock: () => config().rhizome.reliableClock,
     });
+    const direct = createDirectService({ store, beginImport: () => rhizome.beginImport(undefined, { carryMalformed: true }), log: log.child({ service: 'direct' }) });
     const tokens = openTokens({ path: paths.tokensFile, log: log.child({ service: 'tokens' }) });
     // Sync dials its peers only in a node that serves (not one started for a single CLI command).
     const syncStore = syncStoreOf(store);
@@ -189,15 +196,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       guard: createAuthGuard(throttle, counters, guardLog),
     };
 
-    // Web servers: the node's own, and dedicated ones seen forwarding requests (for the status).
+    // Web servers: the node's own, and dedicated ones attached through the control socket.
     const webServers: Array<{ mode: string; url: string; dedicated: boolean; serve: readonly string[] }> = [];
-    const dedicated = new Map<string, { mode: string; serve: readonly string[]; seen: number }>();
+    let attached: () => ReadonlyArray<{ mode: string; url: string; serve: readonly string[] }> = () => [];
     const startedAt = new Date().toISOString();
     const eventLoop = monitorEventLoop();
     stops.push(() => eventLoop.stop());
     const nodeFacts = async (): Promise<NodeFacts> => {
       const { bundles, bytes } = await rhizome.stats();
-      const recent = [...dedicated].filter(([, d]) => Date.now() - d.seen < 300_000);
       return {
         version: VERSION,
         instance: paths.root,
@@ -205,7 +211,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         bundles,
         storeBytes: bytes,
         unlockedIdentities: keyring.list().length,
-        webServers: [...webServers, ...recent.map(([url, d]) => ({ mode: d.mode, url, dedicated: true, serve: d.serve }))],
+        webServers: [...webServers, ...attached().map((d) => ({ mode: d.mode, url: d.url, dedicated: true, serve: d.serve }))],
         eventLoopDelay: eventLoop.delay(),
         sync: sync.counters(),
         security: { ...counters, ...admission.stats(), waitingClients: throttle.stats().waiting, pinDerivationsWaiting: derivationsWaiting() },
@@ -232,46 +238,66 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
         sync,
-        remoteOf: (req) => forwardedFor(req) ?? req.socket.remoteAddress ?? 'local',
+        // A dedicated server's clients come through its link with their own addresses.
+        remoteOf: (req) => req.socket.remoteAddress ?? 'local',
         reloadConfig: options.reloadConfig,
         metrics,
+        direct,
+        directPeers: () => config().rhizome.directPeers,
       }),
     );
     const configured = (family: Family): boolean =>
       !family.needsRhizome || (config().rhizome.enable && config().rhizome.httpEnable);
     // A family is found on a server only if the server serves it (--serve); the owner's own
-    // requests on the control socket reach everything, forwarded ones what their server serves.
+    // requests on the control socket reach everything.
     const servedBy =
-      (serves: (req: IncomingMessage) => readonly string[]) =>
-      (family: Family, req: IncomingMessage): boolean =>
-        configured(family) && (family.serve === 'any' || serves(req).includes(family.serve ?? 'api'));
+      (serves: readonly string[]) =>
+      (family: Family): boolean =>
+        configured(family) && (family.serve === 'any' || serves.includes(family.serve ?? 'api'));
 
     const serve = async (server: Server, listen: (s: Server) => Promise<unknown>): Promise<void> => {
       await listen(server);
       stops.push(() => closeServer(server));
     };
 
-    // The control socket trusts its owner; requests a dedicated server forwards get its mode.
-    // (No browser reaches it, so the owner may use every form the API has, legacy GETs included.)
+    // The control socket trusts its owner. (No browser reaches it, so the owner may use every form
+    // the API has, legacy GETs included.)
     const local: AccessPolicy = { localOnly: false, cors: 'local', getWrites: true, authenticator: openAuthenticator('local') };
-    const forwardedPolicy = controlPolicy(local, auth);
     const control = createPipeline({
       router,
-      policy: (req) => {
-        const mode = req.headers[FORWARDED.mode];
-        const url = req.headers[FORWARDED.url];
-        if (typeof mode === 'string' && typeof url === 'string') dedicated.set(url, { mode, serve: forwardedServes(req), seen: Date.now() });
-        return forwardedPolicy(req);
-      },
-      remoteOf: forwardedFor,
+      policy: local,
       log: log.child({ listener: 'control' }),
       serverHeader: SERVER_HEADER,
-      control: (req) => !isForwarded(req),
-      familyEnabled: (family, req) => (isForwarded(req) ? servedBy(forwardedServes)(family, req) : configured(family)),
+      control: true,
+      familyEnabled: configured,
       admission,
       observer: metrics,
     });
-    await serve(createHttpServer(control, log, SERVER_HEADER), (s) => listenUnix(s, paths.controlSocket));
+    const controlServer = createHttpServer(control, log, SERVER_HEADER);
+    // Dedicated web servers attach there too, and their clients' connections are served by a
+    // server of the node's own with the rules of their mode (src/web/link-node.ts).
+    const links = acceptLinks(controlServer, {
+      serverFor: (hello) =>
+        createHttpServer(
+          createPipeline({
+            router,
+            policy: frontPolicy(hello, auth),
+            log,
+            serverHeader: SERVER_HEADER,
+            familyEnabled: servedBy(hello.serve.filter(isServe)),
+            admission,
+            observer: metrics,
+          }),
+          log,
+          SERVER_HEADER,
+          undefined,
+          admission,
+        ),
+      log,
+    });
+    attached = () => links.attached();
+    await serve(controlServer, (s) => listenUnix(s, paths.controlSocket));
+    stops.push(() => links.close());
 
     let port: number | undefined;
     if (options.tcp !== false) {
@@ -284,7 +310,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           policy: embeddedPolicy(spec.mode, serverRules(spec, tls), auth),
           log,
           serverHeader: SERVER_HEADER,
-          familyEnabled: servedBy(() => servesOf(spec)),
+          familyEnabled: servedBy(servesOf(spec)),
           admission,
           observer: metrics,
         });
@@ -324,7 +350,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }
     });
     log.info({ urls, controlSocket: paths.controlSocket, version: VERSION }, 'node started');
-    return { state, port, keyring, rhizome, tokens, sync, configChanged: () => sync.configChanged(), stop };
+    return { state, port, keyring, rhizome, tokens, sync, direct, configChanged: () => sync.configChanged(), stop };
   } catch (err) {
     await stop();
     throw err;

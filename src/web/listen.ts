@@ -3,7 +3,7 @@
  * one from the default port up (the reference's rule); a port that cannot be had is a start-up
  * error naming the server, not a bare EADDRINUSE.
  */
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import { fail } from '../errors.js';
 import { listenFirstFree, listenTcp } from '../http/listener.js';
 import type { ServerSpec } from './spec.js';

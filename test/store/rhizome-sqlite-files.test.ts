@@ -107,7 +107,7 @@ describe('Rhizome store (sqlite): opening', () => {
       const storeDir = join(dir, 'rhizome');
       const db = new Database(join(storeDir, 'rhizome.db'), { readonly: true });
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
       db.close();
       assert.equal(statSync(storeDir).mode & 0o777, 0o700);
       assert.ok(existsSync(join(storeDir, 'payloads', 'ff')));
@@ -169,6 +169,35 @@ describe('Rhizome store (sqlite): opening', () => {
       writeFileSync(dbFile, 'this is not a database, and it must not be replaced by an empty one');
       await assert.rejects(openTestStore(dir), isCorrupt);
       assert.match(readFileSync(dbFile, 'utf8'), /^this is not a database/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('Rhizome store (sqlite): the Rhizome Direct index on a store made before it', () => {
+  it('is added when the store is opened (schema 1 → 2), and the walk works', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const old = await openTestStore(dir);
+      const outcome = await insert(old, { payload: Buffer.from('old store') });
+      await old.close();
+      const file = join(dir, 'rhizome', 'rhizome.db');
+      const db = new Database(file);
+      db.exec('DROP INDEX manifests_filesize_bid');
+      db.pragma('user_version = 1');
+      db.close();
+      const store = await openTestStore(dir);
+      const rows = await store.barsInRange({ sizeLow: 0n, sizeHigh: 1024n, bidLow: Buffer.alloc(32), bidHigh: Buffer.alloc(32, 0xff), limit: 10 });
+      assert.deepEqual(
+        rows.map((r) => r.bid.toString('hex')),
+        [outcome.bundle.bid.toString('hex')],
+      );
+      await store.close();
+      const check = new Database(file, { readonly: true });
+      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.ok(check.prepare("SELECT 1 FROM sqlite_master WHERE name = 'manifests_filesize_bid'").get());
+      check.close();
     } finally {
       cleanup();
     }

@@ -6,15 +6,16 @@
  * secret (issue 12).
  *
  * Client addresses other than loopback are reached the way a dedicated web server reports them:
- * requests over the control socket carrying its forwarding headers.
+ * connections relayed over a link to the node, claiming the client's address (test/helpers/relay.ts).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { TokenService } from '../../src/services/tokens/types.js';
 import { addressKey, Throttle, type ThrottleOptions } from '../../src/services/guard/throttle.js';
-import { unixRequest } from '../helpers/control.js';
 import { HARRY, RON, startTestNode, type Reply, type TestNode } from '../helpers/node.js';
+import { unixRequest } from '../helpers/control.js';
+import { relayedRequest } from '../helpers/relay.js';
 import { insert } from '../helpers/rhizome.js';
 
 const LIST = '/restful/keyring/identities.json';
@@ -22,11 +23,9 @@ const LIST = '/restful/keyring/identities.json';
 const STRICT: ThrottleOptions = { free: 3, baseMs: 60_000, maxMs: 600_000, forgetMs: 3_600_000, maxKeys: 1000 };
 const basic = (user: string, pass: string): string => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
-/** A request as a dedicated server in `mode` (default server) forwards it for a client at `address`. */
+/** A request as a dedicated server in `mode` (default server) relays it for a client at `address`. */
 function forwarded(t: TestNode, address: string, method: string, path: string, headers: Record<string, string>, mode = 'server'): Promise<Reply> {
-  return unixRequest(t.paths.controlSocket, method, path, {
-    headers: { Host: 'localhost', 'tendril-front-mode': mode, 'tendril-forwarded-for': address, ...headers },
-  });
+  return relayedRequest(t.paths.controlSocket, address, method, path, headers, mode);
 }
 
 interface LogLine {

@@ -59,6 +59,7 @@ void describe('--serve: families are found only where they are served', () => {
     t = await startTestNode({ servers: [spec({}), spec({ serve: ['sync', 'direct'] }), spec({ mode: 'mesh', serve: ['direct'] })] });
     dedicated.push(await startDedicatedServer(t.paths, spec({ serve: ['sync'] }), silentLogger(), 0));
     dedicated.push(await startDedicatedServer(t.paths, spec({}), silentLogger(), 0));
+    dedicated.push(await startDedicatedServer(t.paths, spec({ serve: ['direct'] }), silentLogger(), 0));
   });
   after(async () => {
     for (const d of dedicated) await d.stop();
@@ -120,6 +121,43 @@ void describe('--serve: families are found only where they are served', () => {
     for (const path of ['/restful/sync/peers.json', '/restful/route/all.json']) {
       assert.equal((await webRequest(t.node.state.urls[0]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 200, path);
       assert.equal((await webRequest(t.node.state.urls[1]!, 'GET', path, { headers: { Authorization: HARRY } })).status, 404, path);
+    }
+  });
+
+  // Rhizome Direct takes no credentials: it must not exist where the operator did not ask for it.
+  const ENQUIRY = {
+    headers: { 'Content-Type': 'multipart/form-data; boundary=b' },
+    body: `--b\r\nContent-Disposition: form-data; name="data"\r\n\r\n${Buffer.from('0a0000000031ffffffff', 'hex').toString('latin1')}\r\n--b--\r\n`,
+  };
+
+  void it('answers 404 with a JSON result for Rhizome Direct where direct is not served, embedded and dedicated', async () => {
+    for (const url of [t.node.state.urls[0]!, dedicated[0]!.url, dedicated[1]!.url]) {
+      for (const [method, path] of [
+        ['GET', '/rhizome/manifestbyprefix/00'],
+        ['GET', `/rhizome/file/${'00'.repeat(64)}`],
+        ['POST', '/rhizome/import'],
+      ] as const) {
+        const r = await webRequest(url, method, path);
+        assert.equal(r.status, 404, `${url}${path}`);
+        assert.equal(r.json<{ http_status_code: number }>().http_status_code, 404);
+      }
+      const enquiry = await webRequest(url, 'POST', '/rhizome/enquiry', ENQUIRY);
+      assert.equal(enquiry.status, 404, `${url} enquiry`);
+    }
+  });
+
+  void it('serves Rhizome Direct without credentials where direct is served, mesh mode and dedicated included', async () => {
+    for (const url of [t.node.state.urls[1]!, t.node.state.urls[2]!, dedicated[2]!.url]) {
+      const enquiry = await webRequest(url, 'POST', '/rhizome/enquiry', ENQUIRY);
+      assert.equal(enquiry.status, 200, `${url}: ${enquiry.text}`);
+      assert.equal(enquiry.headers['content-type'], 'application/octet-stream');
+      assert.equal(enquiry.body.subarray(0, 5).toString('hex'), '0a00000000');
+      // Unknown here: servald's HTML page, not the API's JSON.
+      const missing = await webRequest(url, 'GET', '/rhizome/manifestbyprefix/00');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.text, '<html>\n<h1>404 Not Found</h1>\n<dl>\n</dl>\n</html>');
+      // The REST API stays where it was: not on a server that serves only sync and direct.
+      assert.equal((await webRequest(url, 'GET', LIST, { headers: { Authorization: HARRY } })).status, 404, url);
     }
   });
 

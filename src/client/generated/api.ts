@@ -1111,6 +1111,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rhizome/enquiry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rhizome Direct: compare a window of BARs (part "data": range and BARs); answers what to send and what to fetch
+         * @description No credentials needed.
+         */
+        post: operations["postRhizomeEnquiry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rhizome Direct: store a signed bundle (parts "manifest", then "data")
+         * @description No credentials needed.
+         */
+        post: operations["postRhizomeImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/manifestbyprefix/{prefix}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rhizome Direct: the signed manifest whose Bundle ID starts with this hex prefix
+         * @description No credentials needed.
+         */
+        get: operations["getRhizomeManifestbyprefixPrefix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rhizome/file/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rhizome Direct: a payload by its SHA-512 (Range supported)
+         * @description No credentials needed.
+         */
+        get: operations["getRhizomeFileHash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/control/rhizome/direct/{mode}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push, pull or sync with Rhizome Direct peers (progress as a live table)
+         * @description Credentials that may write (not a read-only token).
+         */
+        post: operations["postControlRhizomeDirectMode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1171,7 +1271,7 @@ export interface components {
                 bundles: number;
                 store_bytes: number;
                 unlocked_identities: number;
-                /** @description The node's embedded servers and the dedicated ones that forwarded a request in the last 5 minutes */
+                /** @description The node's embedded servers and the dedicated ones attached to it now */
                 web_servers: {
                     /** @enum {string} */
                     mode: "dev" | "server" | "upstream" | "mtls" | "mesh";
@@ -1319,7 +1419,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,7 +1536,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1544,7 +1644,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1650,7 +1750,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1760,7 +1860,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1866,7 +1966,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1976,7 +2076,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2095,7 +2195,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,7 +2310,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2322,7 +2422,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2425,7 +2525,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2553,7 +2653,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2681,7 +2781,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2811,7 +2911,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2944,7 +3044,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3111,7 +3211,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3287,7 +3387,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3526,7 +3626,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3765,7 +3865,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4000,7 +4100,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4164,7 +4264,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4294,7 +4394,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4424,7 +4524,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4555,7 +4655,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4685,7 +4785,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4815,7 +4915,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4946,7 +5046,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5076,7 +5176,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5212,7 +5312,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5343,7 +5443,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5477,7 +5577,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5607,7 +5707,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5738,7 +5838,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5869,7 +5969,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6001,7 +6101,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6166,7 +6266,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6305,7 +6405,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6445,7 +6545,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6586,7 +6686,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6696,7 +6796,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6819,7 +6919,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6929,7 +7029,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7030,7 +7130,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7122,7 +7222,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7214,7 +7314,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7306,7 +7406,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7403,7 +7503,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7549,7 +7649,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7659,7 +7759,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7776,7 +7876,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7888,7 +7988,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7998,7 +8098,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8090,7 +8190,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8200,7 +8300,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8310,7 +8410,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8427,7 +8527,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8539,7 +8639,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8631,7 +8731,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8723,7 +8823,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8815,7 +8915,7 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8912,7 +9012,667 @@ export interface operations {
                     "application/json": components["schemas"]["JsonResult"];
                 };
             };
-            /** @description Internal error (details only in the log) */
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+        };
+    };
+    postRhizomeEnquiry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description 10-byte range, then 32-byte BARs (at most 65,536 bytes)
+                     */
+                    data: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A body is needed and its length was not given */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Unsupported content type of the body or of a form part */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    postRhizomeImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A signed manifest
+                     */
+                    manifest: string;
+                    /**
+                     * Format: binary
+                     * @description The payload (empty for none)
+                     */
+                    data: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Accepted, not stored (see the status codes) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description The request body did not arrive in time */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A body is needed and its length was not given */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Unsupported content type of the body or of a form part */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Invalid manifest, or a payload that contradicts it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    getRhizomeManifestbyprefixPrefix: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prefix: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    getRhizomeFileHash: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description bytes=FIRST-[LAST]: part of the payload (206) */
+                Range?: string;
+            };
+            path: {
+                hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested byte range */
+            206: {
+                headers: {
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Range not satisfiable */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Store busy or locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description Several byte ranges asked for at once */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A dedicated web server whose node is not reachable; too many connections or long-polls in all */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    postControlRhizomeDirectMode: {
+        parameters: {
+            query?: {
+                /** @description The peer (default: rhizome.direct.peer.0 … 9 in turn) */
+                url?: string;
+            };
+            header?: never;
+            path: {
+                mode: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Malformed request, parameter, Authorization header or form part */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Credentials missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Host name, peer, origin, cross-site request or client certificate refused; read-only credentials on a route that writes or with a PIN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description No such path or entity (a locked identity is not found), or Rhizome disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Wrong method for this path; a legacy GET write while they are off (--allow-get-writes) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request target too long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Too many failed authentications or wrong PINs (see Retry-After), or too many connections or long-polls from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonResult"];
+                };
+            };
+            /** @description Internal error (details only in the log); Rhizome Direct: an enquiry it cannot answer, a malformed hash */
             500: {
                 headers: {
                     [name: string]: unknown;

@@ -3,15 +3,14 @@
  * payloads with Range.
  */
 import { parseSid } from '../../crypto/identity.js';
-import { fail, type JsonValue } from '../../errors.js';
-import { toHex } from '../../formats/hex.js';
-import { jsonValue, RenderedRow } from '../json.js';
+import { fail } from '../../errors.js';
 import type { BundleFilter } from '../../store/rhizome/types.js';
 import { REPLACED_ATTEMPTS } from '../../services/rhizome/read-current.js';
 import { decodeBundleToken, encodeBundleToken } from '../../services/rhizome/token.js';
-import type { ListRow, RhizomeService } from '../../services/rhizome/types.js';
+import type { RhizomeService } from '../../services/rhizome/types.js';
 import { contentRangeHeader, parseRange, resolveRange, unsatisfiableRangeHeader } from '../range.js';
 import type { Handler, RequestContext, Result, Row } from '../types.js';
+import { BundleRows } from './bundle-rows.js';
 import { rhizomeHeaders, rhizomeResult } from './rhizome-reply.js';
 
 export const BUNDLE_COLUMNS = [
@@ -53,26 +52,6 @@ function filterOf(ctx: RequestContext): BundleFilter {
   return filter;
 }
 
-function listRow(row: ListRow, token: string | null): readonly JsonValue[] {
-  const b = row.bundle;
-  return [
-    token,
-    b.rowid,
-    b.service ?? null,
-    toHex(b.bid),
-    b.version,
-    b.date ?? null,
-    b.inserttime,
-    row.author ? toHex(row.author) : null,
-    row.fromhere,
-    b.filesize,
-    b.filehash ? toHex(b.filehash) : null,
-    b.sender ? toHex(b.sender) : null,
-    b.recipient ? toHex(b.recipient) : null,
-    b.name ?? null,
-  ];
-}
-
 /**
  * The newsince long-polls of one node, woken together (spec §3.4).
  *
@@ -86,13 +65,15 @@ function listRow(row: ListRow, token: string | null): readonly JsonValue[] {
  */
 class LiveFeed {
   readonly #rhizome: RhizomeService;
+  readonly #rows: BundleRows;
   readonly #waiters = new Set<Waiter>();
   #unsubscribe: (() => void) | undefined;
   #scheduled: NodeJS.Immediate | undefined;
   #delivering: Promise<void> = Promise.resolve();
 
-  constructor(rhizome: RhizomeService) {
+  constructor(rhizome: RhizomeService, rows: BundleRows) {
     this.#rhizome = rhizome;
+    this.#rows = rows;
   }
 
   join(filter: BundleFilter, after: number, endAt: number, signal: AbortSignal): Waiter {
@@ -143,7 +124,7 @@ class LiveFeed {
       for await (const batch of this.#rhizome.listSince(first.filter, from)) {
         for (const row of batch) {
           last = row.bundle.rowid;
-          rows.push(new RenderedRow(jsonValue(listRow(row, encodeBundleToken(this.#rhizome.uuid, last)))));
+          rows.push(this.#rows.row(row, encodeBundleToken(this.#rhizome.uuid, last)));
           if (rows.length === DELIVERY_ROWS) break;
         }
         if (rows.length === DELIVERY_ROWS) break;
@@ -234,6 +215,7 @@ class Waiter {
 async function* liveRows(
   feed: LiveFeed,
   rhizome: RhizomeService,
+  bundleRows: BundleRows,
   filter: BundleFilter,
   after: number,
   endAt: number,
@@ -245,11 +227,9 @@ async function* liveRows(
     for (;;) {
       if (catchUp) {
         waiter.behind = false;
-        for await (const batch of rhizome.listSince(filter, waiter.last)) {
-          for (const row of batch) {
-            waiter.last = row.bundle.rowid;
-            yield listRow(row, encodeBundleToken(rhizome.uuid, row.bundle.rowid));
-          }
+        for await (const batch of bundleRows.rows(rhizome.listKeys(filter, waiter.last), (rowid) => encodeBundleToken(rhizome.uuid, rowid), true)) {
+          waiter.last = batch.last;
+          yield batch;
         }
         if (waiter.behind) continue;
       }
@@ -272,7 +252,8 @@ export interface RhizomeReadHandlers {
 }
 
 export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: () => number): RhizomeReadHandlers {
-  const feed = new LiveFeed(rhizome);
+  const bundleRows = new BundleRows(rhizome);
+  const feed = new LiveFeed(rhizome, bundleRows);
   const payload = (decrypt: boolean): Handler => async (ctx) => {
     const bid = Buffer.from(ctx.params.bid!, 'hex');
     // A journal appended to between reading its manifest and opening its payload is served as
@@ -319,18 +300,10 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
 
   return {
     list(ctx) {
-      let first = true;
-      const rows = async function* (): AsyncGenerator<Row> {
-        for await (const batch of rhizome.list(filterOf(ctx))) {
-          for (const row of batch) {
-            // Only the newest row carries a token: nothing listed is newer (spec §3.3).
-            yield listRow(row, first ? encodeBundleToken(rhizome.uuid, row.bundle.rowid) : null);
-            first = false;
-          }
-        }
-      };
-      // A generator, not an array: the list streams however long it is.
-      return { kind: 'table', columns: BUNDLE_COLUMNS, rows: rows() };
+      // Only the newest row carries a token: nothing listed is newer (spec §3.3). A generator,
+      // not an array: the list streams however long it is.
+      const rows = bundleRows.rows(rhizome.listKeys(filterOf(ctx)), (rowid) => encodeBundleToken(rhizome.uuid, rowid), false);
+      return { kind: 'table', columns: BUNDLE_COLUMNS, rows };
     },
 
     newsince(ctx) {
@@ -342,7 +315,7 @@ export function rhizomeReadHandlers(rhizome: RhizomeService, newsinceTimeoutMs: 
         after = rowid;
       }
       const endAt = ctx.startedAt + newsinceTimeoutMs();
-      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(feed, rhizome, filterOf(ctx), after, endAt, ctx.signal) };
+      return { kind: 'table', columns: BUNDLE_COLUMNS, live: true, rows: liveRows(feed, rhizome, bundleRows, filterOf(ctx), after, endAt, ctx.signal) };
     },
 
     async manifest(ctx) {

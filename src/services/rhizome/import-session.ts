@@ -16,7 +16,7 @@ import type { KeyringService } from '../keyring/types.js';
 import { bundleColumns } from './columns.js';
 import { BundleStatus, PayloadStatus, type RhizomeOutcome } from './status.js';
 import { describeStored, roomOutcome, statusIfReadable, storeFailure } from './store-outcomes.js';
-import type { ImportSession, RhizomeReply } from './types.js';
+import type { ImportOptions, ImportSession, RhizomeReply } from './types.js';
 
 export interface ImportDeps {
   readonly store: RhizomeStore;
@@ -35,6 +35,7 @@ export class ImportBundleSession implements ImportSession {
   constructor(
     private readonly deps: ImportDeps,
     private readonly expected: { readonly id: Buffer; readonly version: bigint } | undefined,
+    private readonly options: ImportOptions = {},
   ) {}
 
   get expectsPayload(): boolean {
@@ -56,9 +57,10 @@ export class ImportBundleSession implements ImportSession {
     }
     this.manifest = m;
     this.signed = bytes;
-    if (m.malformed) return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: `Malformed manifest: ${m.malformed}` });
+    const carry = this.options.carryMalformed === true;
+    if (m.malformed && !carry) return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: `Malformed manifest: ${m.malformed}` });
     const problems = manifestProblems(m);
-    const invalid = problems.invalid ?? problems.malformed;
+    const invalid = problems.invalid ?? (carry ? undefined : problems.malformed);
     if (invalid) return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: invalid });
     if (this.expected && (!this.expected.id.equals(m.id!) || this.expected.version !== m.version)) {
       return this.reply({ bundle: BundleStatus.INVALID, bundleMessage: 'Manifest does not match id/version query parameters' });

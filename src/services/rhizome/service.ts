@@ -7,14 +7,14 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { bundleIdToSid } from '../../crypto/bundle-keys.js';
 import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
 import type { Logger } from '../../log.js';
-import type { BundleFilter, ListedBundle, RhizomeStore, StoreFacts } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, ListedKeys, RhizomeStore, StoreFacts } from '../../store/rhizome/types.js';
 import type { KeyringService } from '../keyring/types.js';
 import { AddBundleSession } from './add-session.js';
 import { ImportBundleSession } from './import-session.js';
 import { payloadKey } from './payload-key.js';
 import { BundleStatus, PayloadStatus } from './status.js';
 import { describeStored } from './store-outcomes.js';
-import type { BundleView, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
+import type { BundleView, ImportOptions, ListRow, PayloadOpening, RhizomeReply, RhizomeService } from './types.js';
 
 export interface RhizomeServiceOptions {
   readonly store: RhizomeStore;
@@ -23,11 +23,14 @@ export interface RhizomeServiceOptions {
   readonly now?: () => number;
 }
 
+const NO_AUTHOR = Object.freeze({ author: undefined, fromhere: 0 as const });
+
 class Rhizome implements RhizomeService {
   private readonly store: RhizomeStore;
   private readonly keyring: KeyringService;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly selfSignedRows = new WeakMap<ListedBundle, boolean>();
 
   constructor(options: RhizomeServiceOptions) {
     this.store = options.store;
@@ -46,12 +49,35 @@ class Rhizome implements RhizomeService {
    * bundle (not from here).
    */
   private row(bundle: ListedBundle): ListRow {
-    if (bundle.author && this.keyring.find(bundle.author)) return { bundle, author: bundle.author, fromhere: 1 };
-    if (bundle.sender) {
-      if (this.keyring.find(bundle.sender)) return { bundle, author: bundle.sender, fromhere: 1 };
-      if (bundleIdToSid(bundle.bid)?.equals(bundle.sender)) return { bundle, author: bundle.sender, fromhere: 0 };
+    return { bundle, ...this.authorship(bundle.author, bundle.sender === undefined ? undefined : bundle) };
+  }
+
+  authorship(author: Buffer | undefined, sent: ListedBundle | undefined): Pick<ListRow, 'author' | 'fromhere'> {
+    if (author && this.keyring.find(author)) return { author, fromhere: 1 };
+    const sender = sent?.sender;
+    if (sender) {
+      if (this.keyring.find(sender)) return { author: sender, fromhere: 1 };
+      if (this.selfSigned(sent)) return { author: sender, fromhere: 0 };
     }
-    return { bundle, author: undefined, fromhere: 0 };
+    return NO_AUTHOR;
+  }
+
+  /** True when a row's sender is its bundle's own key (a MeshMB feed): fixed, so worked out once. */
+  private selfSigned(bundle: ListedBundle): boolean {
+    let known = this.selfSignedRows.get(bundle);
+    if (known === undefined) {
+      known = bundleIdToSid(bundle.bid)?.equals(bundle.sender!) ?? false;
+      this.selfSignedRows.set(bundle, known);
+    }
+    return known;
+  }
+
+  listKeys(filter: BundleFilter, since?: number): AsyncIterable<ListedKeys> {
+    return this.store.listKeys(filter, since === undefined ? { order: 'desc' } : { order: 'asc', afterRowid: since });
+  }
+
+  async listRows(rowids: readonly number[]): Promise<readonly ListRow[]> {
+    return (await this.store.listedByRowid(rowids)).map((bundle) => this.row(bundle));
   }
 
   list(filter: BundleFilter): AsyncIterable<readonly ListRow[]> {
@@ -142,7 +168,10 @@ class Rhizome implements RhizomeService {
     return new AddBundleSession({ store: this.store, keyring: this.keyring, log: this.log, now: this.now }, appending);
   }
 
-  async beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportBundleSession | RhizomeReply> {
+  async beginImport(
+    expected: { readonly id: Buffer; readonly version: bigint } | undefined,
+    options: ImportOptions = {},
+  ): Promise<ImportBundleSession | RhizomeReply> {
     if (expected) {
       const stored = await this.store.get(expected.id);
       if (stored && stored.version === expected.version) {
@@ -155,7 +184,7 @@ class Rhizome implements RhizomeService {
         }
       }
     }
-    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected);
+    return new ImportBundleSession({ store: this.store, keyring: this.keyring, log: this.log }, expected, options);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Manifest } from '../../formats/manifest.js';
-import type { BundleFilter, ListedBundle, StoreFacts } from '../../store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, ListedKeys, StoreFacts } from '../../store/rhizome/types.js';
 import type { RhizomeOutcome } from './status.js';
 
 /** A bundle as described by the `Serval-Rhizome-Bundle-*` headers (spec §3.2). */
@@ -87,6 +87,16 @@ export interface ImportSession {
   abort(): Promise<void>;
 }
 
+/** How an import judges manifests. */
+export interface ImportOptions {
+  /**
+   * True for bundles arriving by sync (Rhizome Direct): a manifest whose non-core fields are
+   * missing or malformed (a file without a name, a service without a date) is carried, as the
+   * reference's sync carries it; the REST import refuses it (spec §7.3.3).
+   */
+  readonly carryMalformed?: boolean;
+}
+
 export interface RhizomeService {
   /** The store's UUID, for newsince tokens. */
   readonly uuid: Buffer;
@@ -94,6 +104,18 @@ export interface RhizomeService {
   list(filter: BundleFilter): AsyncIterable<readonly ListRow[]>;
   /** Bundles stored after `afterRowid`, oldest first, in batches. */
   listSince(filter: BundleFilter, afterRowid: number): AsyncIterable<readonly ListRow[]>;
+  /**
+   * The row ids and recorded authors of list(filter) — or of listSince(filter, since) when `since`
+   * is given — in batches: all a cache of rendered rows needs from the store per listing.
+   */
+  listKeys(filter: BundleFilter, since?: number): AsyncIterable<ListedKeys>;
+  /** The rows of these row ids that are still stored, in any order. */
+  listRows(rowids: readonly number[]): Promise<readonly ListRow[]>;
+  /**
+   * `.author` and `.fromhere` of a row, now (spec §3.3): from its recorded author and, when the row
+   * names a sender (`sent`), that sender.
+   */
+  authorship(author: Buffer | undefined, sent: ListedBundle | undefined): Pick<ListRow, 'author' | 'fromhere'>;
   /** How many bundles are stored and how many bytes the store uses. */
   stats(): Promise<{ readonly bundles: number; readonly bytes: number }>;
   /** The store's backend and health (/restful/system). */
@@ -117,5 +139,5 @@ export interface RhizomeService {
    * An import, optionally with the `id` and `version` of the query string: if the store already
    * has exactly that, the reply comes at once and the body need not be read.
    */
-  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined): Promise<ImportSession | RhizomeReply>;
+  beginImport(expected: { readonly id: Buffer; readonly version: bigint } | undefined, options?: ImportOptions): Promise<ImportSession | RhizomeReply>;
 }

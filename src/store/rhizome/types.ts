@@ -46,6 +46,17 @@ export interface BundleKey {
 /** A bundle as listings return it: everything but the signed manifest bytes. */
 export type ListedBundle = Omit<StoredBundle, 'manifest'>;
 
+/**
+ * A batch of a listing's row ids, in its order, and the one column of a row that can change in
+ * place (a verified author is recorded once proven: setAuthor): what a cache of rendered rows must
+ * check on every listing.
+ */
+export interface ListedKeys {
+  readonly rowids: readonly number[];
+  /** The recorded authors of those rows that have one, by row id. */
+  readonly authors: ReadonlyMap<number, Buffer>;
+}
+
 /** What the service asks the store to keep: the signed bytes plus their parsed columns. */
 export type NewBundle = Omit<StoredBundle, 'rowid' | 'inserttime'>;
 
@@ -58,6 +69,23 @@ export interface BundleFilter {
   readonly recipient?: Buffer;
   /** filehash = value (indexed): finds the bundles that share a payload. */
   readonly filehash?: Buffer;
+}
+
+/** A bundle as Rhizome Direct's walk sees it (src/services/direct/cursor.ts): enough for its BAR. */
+export interface BarEntry {
+  readonly bid: Buffer;
+  readonly version: bigint;
+  readonly filesize: bigint;
+}
+
+/** One window of Rhizome Direct's walk: a size bin (bounds included) and a BID range (included). */
+export interface BarQuery {
+  readonly sizeLow: bigint;
+  readonly sizeHigh: bigint;
+  readonly bidLow: Buffer;
+  readonly bidHigh: Buffer;
+  /** At most this many bundles (a window holds at most 4,095). */
+  readonly limit: number;
 }
 
 export interface ListOptions {
@@ -152,6 +180,13 @@ export interface RhizomeStore {
   /** As list(), without the signed manifests: what bundle lists show, read more cheaply. */
   listColumns(filter: BundleFilter, options: ListOptions): AsyncIterable<readonly ListedBundle[]>;
   /**
+   * As listColumns(), only each row's id and recorded author, read far more cheaply: every other
+   * column of a row is fixed for its row id, so a cache of rows by row id needs no more.
+   */
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys>;
+  /** The listed columns of those of these rows that are still stored, in any order. */
+  listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]>;
+  /**
    * Ids and versions of the stored bundles with `from` ≤ bid < `before` (no upper bound when
    * undefined), in bid order, at most `limit` of them. Every stored manifest counts, also one
    * whose payload was evicted: that bundle is held, it is only not servable. Sync reads the
@@ -160,6 +195,17 @@ export interface RhizomeStore {
   keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]>;
   /** The highest row id in use (0 for an empty store). */
   lastRowid(): Promise<number>;
+  /**
+   * Rhizome Direct's walk (rhizome_direct_get_bars): the bundles whose filesize and BID lie in
+   * the query's ranges, in BID order, at most `limit` of them. BID order is the reference's BAR
+   * order (a BAR starts with 15 bytes of the BID).
+   */
+  barsInRange(query: BarQuery): Promise<readonly BarEntry[]>;
+  /**
+   * The bundle whose BID starts with `prefix` (1 to 32 bytes), for Rhizome Direct's
+   * manifestbyprefix; the one stored first (lowest row id) if several do.
+   */
+  findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined>;
   /** How many bundles the store holds. */
   bundleCount(): Promise<number>;
 

@@ -5,6 +5,7 @@
  * locks, recovery, connections) is tested beside each backend's own test file.
  */
 import { bundleTests } from './bundles.js';
+import { directTests } from './direct.js';
 import type { StoreFactory } from './factory.js';
 import { keyTests } from './keys.js';
 import { largeTests } from './large.js';
@@ -21,4 +22,5 @@ export function rhizomeStoreSuite(factory: StoreFactory): void {
   roomTests(factory);
   largeTests(factory);
   keyTests(factory);
+  directTests(factory);
 }

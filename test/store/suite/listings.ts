@@ -5,9 +5,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ListedBundle, RhizomeStore } from '../../../src/store/rhizome/types.js';
+import type { BundleFilter, ListedBundle, RhizomeStore } from '../../../src/store/rhizome/types.js';
 import { all, insert, rowids } from '../rhizome-helpers.js';
 import { freshStore, type StoreFactory } from './factory.js';
+
+/** listKeys as one row id and author a row, checking that its batches are never empty. */
+async function keysOf(store: RhizomeStore, filter: BundleFilter, order: 'asc' | 'desc', afterRowid?: number): Promise<Array<{ rowid: number; author: Buffer | undefined }>> {
+  const out: Array<{ rowid: number; author: Buffer | undefined }> = [];
+  for await (const { rowids, authors } of store.listKeys(filter, { order, afterRowid })) {
+    assert.ok(rowids.length > 0, 'batches are never empty');
+    for (const rowid of rowids) out.push({ rowid, author: authors.get(rowid) });
+  }
+  return out;
+}
 
 export function listingTests(factory: StoreFactory): void {
   const name = (what: string): string => `Rhizome store (${factory.backend}): ${what}`;
@@ -67,6 +77,19 @@ export function listingTests(factory: StoreFactory): void {
       assert.deepEqual(await names('h_llo_'), [ids[4]]);
       assert.deepEqual(await names('hello'), []);
       assert.deepEqual(await names('%'), [ids[0], ids[2], ids[4]]);
+    });
+
+    it('lists row ids and authors alone (listKeys), and listed columns by row id', async () => {
+      for (const [filter, order] of [[{}, 'asc'], [{}, 'desc'], [{ service: 'file' }, 'desc'], [{ sender: bob }, 'asc']] as const) {
+        const columns = await all(store.listColumns(filter, { order }));
+        assert.deepEqual(await keysOf(store, filter, order), columns.map((c) => ({ rowid: c.rowid, author: c.author })));
+      }
+      assert.deepEqual(await keysOf(store, {}, 'desc', ids[2]), [{ rowid: ids[4]!, author: undefined }, { rowid: ids[3]!, author: undefined }]);
+      const columns = await all(store.listColumns({}, { order: 'asc' }));
+      const wanted = [ids[3]!, ids[0]!, 10 ** 12];
+      const byRowid = [...(await store.listedByRowid(wanted))].sort((a, b) => a.rowid - b.rowid);
+      assert.deepEqual(byRowid, columns.filter((c) => wanted.includes(c.rowid)));
+      assert.deepEqual(await store.listedByRowid([]), []);
     });
 
     it('finds the bundles that share a payload by its hash', async () => {
@@ -152,6 +175,7 @@ export function listingTests(factory: StoreFactory): void {
         await store.setAuthor(randomBytes(32), 1n, author);
         const [listed] = await all(store.listColumns({}, { order: 'asc' }));
         assert.deepEqual(listed?.author, author);
+        assert.deepEqual(await keysOf(store, {}, 'asc'), [{ rowid: listed.rowid, author }]);
       } finally {
         await close();
       }

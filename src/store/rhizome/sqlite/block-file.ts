@@ -1,17 +1,19 @@
 /**
- * A new file written front to back in large blocks, several at once, for the payload writer.
+ * A new file written front to back in large blocks, several at once, for the payload writer, and
+ * hashed (SHA-512) on the way.
  *
- * append() copies bytes into a 1 MiB block; a full block is written at its offset on the thread
- * pool without waiting for it, and append() waits only when it needs a fresh block while
- * MAX_IN_FLIGHT writes are still running. So the caller's next bytes are hashed while earlier
- * blocks reach the page cache, memory stays at MAX_IN_FLIGHT + 1 blocks, and backpressure still
- * reaches the caller. Every SYNC_EVERY written bytes an fdatasync runs in the background, so that
+ * append() copies bytes into a 1 MiB block of shared memory; a full block is written at its
+ * offset on the thread pool and hashed on the hash thread (hash-thread.ts), without waiting for
+ * either, and append() waits only when it needs a fresh block while MAX_IN_FLIGHT blocks are still
+ * out. So the caller's next bytes arrive while earlier blocks are hashed and reach the page cache,
+ * memory stays at MAX_IN_FLIGHT + 1 blocks, and backpressure still reaches the caller. Every SYNC_EVERY written bytes an fdatasync runs in the background, so that
  * the fsync of finish() only has the tail left to flush (on the benchmark VM a 64 MiB fsync
  * takes ~30 ms, docs/benchmarks.md).
  *
  * A failed write (ENOSPC) is remembered and thrown by the next append() or finish().
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { sharedBlock, type ThreadHash } from './hash-thread.js';
 
 const BLOCK = 1024 * 1024;
 const MAX_IN_FLIGHT = 4;
@@ -19,6 +21,7 @@ const SYNC_EVERY = 8 * 1024 * 1024;
 
 export class BlockFile {
   readonly #file: FileHandle;
+  readonly #hash: ThreadHash;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #spare: Buffer[] = [];
   #block: Buffer | undefined;
@@ -30,13 +33,14 @@ export class BlockFile {
   #error: Error | undefined;
   #closed = false;
 
-  private constructor(file: FileHandle) {
+  private constructor(file: FileHandle, hash: ThreadHash) {
     this.#file = file;
+    this.#hash = hash;
   }
 
-  /** Creates `path` (it must not exist), owner-only. */
-  static async create(path: string): Promise<BlockFile> {
-    return new BlockFile(await open(path, 'wx', 0o600));
+  /** Creates `path` (it must not exist), owner-only; its bytes go through `hash`. */
+  static async create(path: string, hash: ThreadHash): Promise<BlockFile> {
+    return new BlockFile(await open(path, 'wx', 0o600), hash);
   }
 
   /** Takes a copy of `chunk`: the caller may reuse it once this resolves. */
@@ -47,7 +51,7 @@ export class BlockFile {
       if (this.#block === undefined) {
         while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
         this.#check();
-        this.#block = this.#spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
+        this.#block = this.#spare.pop() ?? sharedBlock(BLOCK);
       }
       const copied = chunk.copy(this.#block, this.#used, offset);
       this.#used += copied;
@@ -56,14 +60,16 @@ export class BlockFile {
     }
   }
 
-  /** Writes what is left, waits for every write, fsyncs and closes the file. */
-  async finish(): Promise<void> {
+  /** Writes what is left, waits for every write, fsyncs and closes the file; the SHA-512 of it all. */
+  async finish(): Promise<Buffer> {
     this.#check();
     if (this.#used > 0) this.#dispatch();
     await this.#settle();
     this.#check();
     await this.#file.sync();
+    const digest = await this.#hash.digest();
     await this.close();
+    return digest;
   }
 
   /** Closes the file once no write is running (idempotent; errors are ignored). */
@@ -71,6 +77,7 @@ export class BlockFile {
     if (this.#closed) return;
     this.#closed = true;
     await this.#settle();
+    this.#hash.abort();
     this.#block = undefined;
     this.#spare.length = 0;
     await this.#file.close().catch(() => undefined);
@@ -94,7 +101,7 @@ export class BlockFile {
     this.#block = undefined;
     this.#used = 0;
     this.#position += length;
-    const done: Promise<void> = writeAll(this.#file, block, length, position).then(
+    const done: Promise<void> = Promise.all([writeAll(this.#file, block, length, position), this.#hash.update(block, length)]).then(
       () => {
         this.#inFlight.delete(done);
         this.#spare.push(block);

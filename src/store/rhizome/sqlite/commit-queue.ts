@@ -17,9 +17,10 @@
  * last to close. If the writer dies, the group it held is refused and the next group starts a
  * new one.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { rowToBundle, type ManifestRow } from './bundle-row.js';
 import type { QueuedPayload } from './commit-payload.js';
+import { HashChannel } from './hash-thread.js';
 import { encodeGroup, type WireCommit, type WirePayload } from './commit-codec.js';
 import { asBuffer, asBufferOrNull, fromWireError, WriterState, type FromWriter, type ToWriter, type WriterData } from './commit-wire.js';
 import type { StoreLayout } from './layout.js';
@@ -58,6 +59,7 @@ export class CommitQueue {
   #inFlight: InFlight | undefined;
   #scheduled: NodeJS.Immediate | undefined;
   #writer: Worker | undefined;
+  #hashes: HashChannel | undefined;
   #state: Int32Array | undefined;
   #closed = false;
 
@@ -127,11 +129,19 @@ export class CommitQueue {
     writer.postMessage({ type: 'commit', group } satisfies ToWriter, [group.buffer as ArrayBuffer]);
   }
 
+  /** The writer thread's hash channel (hash-thread.ts), starting the writer if it is not running. */
+  hashes(): HashChannel {
+    this.#startWriter();
+    return this.#hashes!;
+  }
+
   #startWriter(): Worker {
     if (this.#writer !== undefined) return this.#writer;
     const state = new SharedArrayBuffer(4);
-    const data: WriterData = { layout: this.#ctx.layout, busyTimeoutMs: this.#ctx.busyTimeoutMs, state };
-    const writer = startWriterThread(data);
+    const { port1, port2 } = new MessageChannel();
+    const data: WriterData = { layout: this.#ctx.layout, busyTimeoutMs: this.#ctx.busyTimeoutMs, state, hashes: port2 };
+    const writer = startWriterThread(data, [port2]);
+    this.#hashes = new HashChannel(port1);
     writer.unref();
     writer.on('message', (message: FromWriter) => this.#onMessage(message));
     writer.on('error', (err) => this.#lost(writer, err));
@@ -146,6 +156,8 @@ export class CommitQueue {
   #lost(writer: Worker, err: unknown): void {
     if (this.#writer !== writer) return;
     this.#writer = undefined;
+    this.#hashes?.close();
+    this.#hashes = undefined;
     this.#state = undefined;
     const group = this.#inFlight;
     this.#inFlight = undefined;

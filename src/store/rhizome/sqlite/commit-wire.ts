@@ -4,6 +4,7 @@
  * small objects. Structured clone turns a Buffer into a plain Uint8Array on the way, so the
  * receiving side wraps the bytes of a returned row again (asBuffer).
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { ManifestRow } from './bundle-row.js';
 import type { StoreLayout } from './layout.js';
 
@@ -13,6 +14,8 @@ export interface WriterData {
   readonly busyTimeoutMs: number | undefined;
   /** One Int32 the main thread waits on (Atomics): a WriterState. */
   readonly state: SharedArrayBuffer;
+  /** The channel on which the writer also hashes large payloads (hash-thread.ts). */
+  readonly hashes: MessagePort;
 }
 
 /** Where the writer is, for the main thread's synchronous open() and close(). */

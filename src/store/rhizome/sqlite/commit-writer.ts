@@ -9,6 +9,8 @@
  * and the group waiting on the main thread grows meanwhile. Durability is unchanged: the main
  * thread answers a commit only when this thread reports its COMMIT done.
  *
+ * It also hashes the payloads too large to stay in memory, as they stream in (hash-thread.ts).
+ *
  * Nothing here is shared with the main thread but the database and the files: SQLite's locking
  * serialises this connection with the main thread's own writes (eviction, setAuthor, vacuum).
  */
@@ -17,10 +19,12 @@ import { decodeGroup } from './commit-codec.js';
 import { toWireError, WriterState, type FromWriter, type ToWriter, type WriterData } from './commit-wire.js';
 import { openConnection } from './connection.js';
 import { groupCommit } from './group-commit.js';
+import { serveHashes } from './hash-thread.js';
 import { prepareStatements } from './statements.js';
 
 const port = parentPort!;
-const { layout, busyTimeoutMs, state: stateBuffer } = workerData as WriterData;
+const { layout, busyTimeoutMs, state: stateBuffer, hashes } = workerData as WriterData;
+serveHashes(hashes);
 const state = new Int32Array(stateBuffer);
 const post = (message: FromWriter): void => port.postMessage(message);
 const setState = (value: number): void => {
@@ -51,6 +55,7 @@ port.on('message', (message: ToWriter) => {
     context = undefined;
     setState(WriterState.CLOSED);
     post({ type: 'closed' });
+    hashes.close();
     port.close();
     return;
   }

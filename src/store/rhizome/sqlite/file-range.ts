@@ -16,6 +16,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { close, read } from 'node:fs';
 import { Readable } from 'node:stream';
+import { spent } from './spent-buffers.js';
 
 const FIRST_READ = 64 * 1024;
 const MAX_READ = 1024 * 1024;
@@ -75,6 +76,7 @@ export class FileRange extends Readable {
         this.destroy(this.#fail('payload hash mismatch'));
         return;
       }
+      spent(bytesRead);
       this.push(chunk);
       if (done) this.push(null);
     });

@@ -15,9 +15,17 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { BUNDLE_COLUMNS, LISTED_COLUMNS, rowToBundle, rowToListed, type ListedRow, type ManifestRow } from './bundle-row.js';
 import { sqlite } from './sqlite-errors.js';
-import type { BundleFilter, ListedBundle, ListOptions, StoredBundle } from '../types.js';
+import type { BundleFilter, ListedBundle, ListedKeys, ListOptions, StoredBundle } from '../types.js';
 
 const BATCH = 256;
+/** Keys are a number a row: larger batches, fewer statements. */
+const KEY_BATCH = 1024;
+/**
+ * A listing's keys, one number a row: twice the row id (far below 2^52), plus one when the row
+ * has a recorded author (those few are read by row id afterwards). No object, array or bigint is
+ * made per row.
+ */
+const KEY_COLUMNS = 'id * 2 + (author IS NOT NULL)';
 const INT64_MAX = (1n << 63n) - 1n;
 
 type Params = Record<string, unknown>;
@@ -25,9 +33,14 @@ type Params = Record<string, unknown>;
 export class Lister {
   readonly #db: Database;
   readonly #statements = new Map<string, Statement<[Params], ListedRow>>();
+  readonly #byRowid: Statement<[string], ListedRow>;
+  readonly #authors: Statement<[string], { id: bigint; author: Buffer }>;
 
   constructor(db: Database) {
     this.#db = db;
+    const byRowid = (columns: string): string => `SELECT ${columns} FROM manifests WHERE id IN (SELECT value FROM json_each(?))`;
+    this.#byRowid = sqlite(() => db.prepare<[string], ListedRow>(byRowid(LISTED_COLUMNS)));
+    this.#authors = sqlite(() => db.prepare<[string], { id: bigint; author: Buffer }>(byRowid('id, author')));
   }
 
   list(filter: BundleFilter, options: ListOptions): AsyncGenerator<readonly StoredBundle[], void, undefined> {
@@ -36,6 +49,23 @@ export class Lister {
 
   listColumns(filter: BundleFilter, options: ListOptions): AsyncGenerator<readonly ListedBundle[], void, undefined> {
     return this.#batches(filter, options, LISTED_COLUMNS, rowToListed);
+  }
+
+  /** Row ids, and the recorded authors of the few rows that have one: nothing else is read. */
+  async *listKeys(filter: BundleFilter, options: ListOptions): AsyncGenerator<ListedKeys, void, undefined> {
+    for await (const keys of this.#batches(filter, options, KEY_COLUMNS, (key) => key as unknown as number)) {
+      const rowids = keys.map((key) => Math.floor(key / 2));
+      const authored = rowids.filter((_, i) => keys[i]! % 2 === 1);
+      const authors = new Map<number, Buffer>();
+      if (authored.length > 0) {
+        for (const row of sqlite(() => this.#authors.all(JSON.stringify(authored)))) authors.set(Number(row.id), row.author);
+      }
+      yield { rowids, authors };
+    }
+  }
+
+  listedByRowid(rowids: readonly number[]): readonly ListedBundle[] {
+    return sqlite(() => this.#byRowid.all(JSON.stringify(rowids))).map(rowToListed);
   }
 
   // Each batch is one synchronous query: a consumer pays one await per batch, not per row.
@@ -61,8 +91,8 @@ export class Lister {
       const last = rows.at(-1);
       if (last === undefined) return;
       yield rows.map(convert);
-      if (rows.length < BATCH) return;
-      params.cursor = last.id;
+      if (rows.length < (columns === KEY_COLUMNS ? KEY_BATCH : BATCH)) return;
+      params.cursor = columns === KEY_COLUMNS ? Math.floor((last as unknown as number) / 2) : last.id;
     }
   }
 
@@ -73,10 +103,11 @@ export class Lister {
     if (filter.sender !== undefined) where.push('sender = @sender');
     if (filter.recipient !== undefined) where.push('recipient = @recipient');
     if (filter.filehash !== undefined) where.push('filehash = @filehash');
-    const sql = `SELECT ${columns} FROM manifests WHERE ${where.join(' AND ')} ORDER BY id ${order.toUpperCase()} LIMIT ${BATCH}`;
+    const sql = `SELECT ${columns} FROM manifests WHERE ${where.join(' AND ')} ORDER BY id ${order.toUpperCase()} LIMIT ${columns === KEY_COLUMNS ? KEY_BATCH : BATCH}`;
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
       statement = sqlite(() => this.#db.prepare<[Params], ListedRow>(sql));
+      if (columns === KEY_COLUMNS) statement.pluck(true).safeIntegers(false);
       this.#statements.set(sql, statement);
     }
     return statement;

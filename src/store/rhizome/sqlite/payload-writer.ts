@@ -3,8 +3,8 @@
  *
  * Bytes are hashed (SHA-512) as they arrive. Up to `maxBlobSize` bytes stay in memory, because a
  * payload that small becomes a database row; the write that crosses the threshold opens a
- * temporary file in tmp/ and continues there, in coalesced blocks written while the next bytes
- * are hashed (block-file.ts), so memory stays bounded by the threshold plus a few blocks whatever
+ * temporary file in tmp/ and continues there, in coalesced blocks written and hashed on other
+ * threads while the next bytes arrive (block-file.ts), so memory stays bounded by the threshold plus a few blocks whatever
  * the payload size, and write() still gives backpressure. finish() fsyncs the file: after it, the
  * bytes are durable and only a rename (done by the commit) separates them from the store.
  *
@@ -16,6 +16,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockFile } from './block-file.js';
+import type { HashChannel } from './hash-thread.js';
+import { spent } from './spent-buffers.js';
 import type { FinishedPayload, PayloadWriter } from '../types.js';
 
 /** What a commit takes from a finished writer. */
@@ -26,6 +28,8 @@ export interface WriterHooks {
   finished(payload: FinishedPayload, writer: StorePayloadWriter): void;
   /** Bytes held in temporary files changed by `delta` (counted as free space by makeRoom). */
   tempBytes(delta: number): void;
+  /** Where a payload too large to stay in memory is hashed (the writer thread). */
+  hashes(): HashChannel;
 }
 
 type State = 'writing' | 'finished' | 'stored' | 'aborted' | 'failed';
@@ -96,11 +100,13 @@ export class StorePayloadWriter implements PayloadWriter {
     if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
     if (chunk.length === 0) return;
     try {
-      this.#hash.update(chunk);
+      spent(chunk.length);
       this.#length += chunk.length;
       if (this.#file === undefined) {
-        // Copied: the caller may reuse its buffer once write() resolves.
+        // Copied: the caller may reuse its buffer once write() resolves. Hashed here while it may
+        // stay in memory; a file hashes all its bytes, these included, itself.
         if (this.#length <= this.#maxBlobSize) {
+          this.#hash.update(chunk);
           this.#chunks.push(Buffer.from(chunk));
           return;
         }
@@ -120,7 +126,7 @@ export class StorePayloadWriter implements PayloadWriter {
   /** Crossing the in-memory threshold: move what is buffered into a new temporary file. */
   async #spill(): Promise<void> {
     this.#tempPath = join(this.#tmpDir, `${randomBytes(12).toString('hex')}.part`);
-    this.#file = await BlockFile.create(this.#tempPath);
+    this.#file = await BlockFile.create(this.#tempPath, this.#hooks.hashes().hash());
     const buffered = this.#chunks;
     this.#chunks = [];
     for (const part of buffered) await this.#append(part);
@@ -145,23 +151,25 @@ export class StorePayloadWriter implements PayloadWriter {
   async #finish(): Promise<FinishedPayload> {
     if ((this.#state === 'finished' || this.#state === 'stored') && this.#finished !== undefined) return this.#finished;
     if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
+    let hash: Buffer;
     try {
       if (this.#file !== undefined) {
         const file = this.#file;
         this.#file = undefined;
-        await file.finish().catch(async (err: unknown) => {
+        hash = await file.finish().catch(async (err: unknown) => {
           await file.close();
           throw err;
         });
       } else {
         this.#inline = Buffer.concat(this.#chunks);
         this.#chunks = [];
+        hash = this.#hash.digest();
       }
     } catch (err) {
       this.#state = 'failed';
       throw err;
     }
-    const finished: FinishedPayload = { hash: this.#hash.digest(), length: this.#length };
+    const finished: FinishedPayload = { hash, length: this.#length };
     this.#finished = finished;
     this.#state = 'finished';
     this.#hooks.finished(finished, this);

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { fail } from '../../../errors.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE meta (
@@ -58,6 +58,11 @@ CREATE INDEX payloads_rank     ON payloads(inserttime - length, hash);
 CREATE INDEX payloads_external ON payloads(length) WHERE data IS NULL;
 `;
 
+// Version 2: Rhizome Direct walks bundles by size bin, then BID (direct-queries.ts).
+const SCHEMA_V2 = `
+CREATE INDEX manifests_filesize_bid ON manifests(filesize, bid);
+`;
+
 /**
  * Creates the schema in a new database or checks an existing one's version. Returns the store
  * UUID (16 random bytes, made with the schema in the same transaction, so it exists exactly once).
@@ -70,7 +75,13 @@ export function migrate(db: Database): Buffer {
   if (version === 0) {
     db.transaction(() => {
       db.exec(SCHEMA_V1);
+      db.exec(SCHEMA_V2);
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('uuid', randomBytes(16));
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  } else if (version === 1) {
+    db.transaction(() => {
+      db.exec(SCHEMA_V2);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }

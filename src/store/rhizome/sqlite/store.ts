@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import { checkBundle, encodeUint64, rowToBundle } from './bundle-row.js';
 import { resolveCommitPayload } from './commit-payload.js';
+import { DirectQueries } from './direct-queries.js';
 import { CommitQueue } from './commit-queue.js';
 import type { StoreLayout } from './layout.js';
 import { Lister } from './listing.js';
@@ -22,12 +23,15 @@ import { incrementalVacuum, limited, makeRoom, RoomState, usedBytes, type RoomCo
 import { sqlite } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './statements.js';
 import type {
+  BarEntry,
+  BarQuery,
   BundleFilter,
   BundleKey,
   CommitOutcome,
   CommitPayload,
   FinishedPayload,
   ListedBundle,
+  ListedKeys,
   ListOptions,
   NewBundle,
   PayloadWriter,
@@ -52,6 +56,7 @@ class SqliteRhizomeStore implements RhizomeStore {
   readonly #options: StoreOptions;
   readonly #statements: Statements;
   readonly #lister: Lister;
+  readonly #direct: DirectQueries;
   readonly #queue: CommitQueue;
   readonly #room: RoomContext;
   readonly #roomState = new RoomState();
@@ -69,6 +74,7 @@ class SqliteRhizomeStore implements RhizomeStore {
     this.#options = options;
     this.#statements = prepareStatements(db);
     this.#lister = new Lister(db);
+    this.#direct = new DirectQueries(db);
     const now = options.now ?? Date.now;
     this.#queue = new CommitQueue({
       layout,
@@ -104,6 +110,14 @@ class SqliteRhizomeStore implements RhizomeStore {
     return this.#lister.listColumns(filter, options);
   }
 
+  listKeys(filter: BundleFilter, options: ListOptions): AsyncIterable<ListedKeys> {
+    return this.#lister.listKeys(filter, options);
+  }
+
+  async listedByRowid(rowids: readonly number[]): Promise<readonly ListedBundle[]> {
+    return this.#lister.listedByRowid(rowids);
+  }
+
   async keys(from: Buffer, before: Buffer | undefined, limit: number): Promise<BundleKey[]> {
     const rows = sqlite(() => this.#statements.keys.all(from, before ?? AFTER_EVERY_BID, limit));
     return rows.map((r) => ({ bid: r.bid, version: r.version.readBigUInt64BE(0) }));
@@ -115,6 +129,14 @@ class SqliteRhizomeStore implements RhizomeStore {
 
   async lastRowid(): Promise<number> {
     return Number(sqlite(() => this.#statements.lastRowid.get())?.id ?? 0);
+  }
+
+  async barsInRange(query: BarQuery): Promise<readonly BarEntry[]> {
+    return this.#direct.bars(query);
+  }
+
+  async findByBidPrefix(prefix: Buffer): Promise<StoredBundle | undefined> {
+    return this.#direct.byPrefix(prefix);
   }
 
   async payloadLength(hash: Buffer): Promise<number | undefined> {
@@ -131,6 +153,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       tempBytes: (delta) => {
         this.#tempBytes += delta;
       },
+      hashes: () => this.#queue.hashes(),
     });
   }
 

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { WriterData } from './commit-wire.js';
 
 // The writer's module next to this one: .js when built, .ts when run from source under tsx.
@@ -13,9 +13,9 @@ const FROM_SOURCE = extname(fileURLToPath(import.meta.url)) === '.ts';
 const WRITER_URL = new URL(`./commit-writer.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
 
 /** Starts commit-writer.ts in a worker thread. */
-export function startWriterThread(data: WriterData): Worker {
-  if (!FROM_SOURCE) return new Worker(WRITER_URL, { workerData: data });
-  return new Worker(sourceBundle(), { eval: true, workerData: data });
+export function startWriterThread(data: WriterData, transferList: readonly MessagePort[]): Worker {
+  if (!FROM_SOURCE) return new Worker(WRITER_URL, { workerData: data, transferList: [...transferList] });
+  return new Worker(sourceBundle(), { eval: true, workerData: data, transferList: [...transferList] });
 }
 
 let bundled: string | undefined;
