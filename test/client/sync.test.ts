@@ -53,9 +53,12 @@ void describe('typed client: sync peers, totals and routes', { timeout: 120_000 
     const totals = await ca.sync.status();
     assert.deepEqual([totals?.peers_configured, totals?.links_up], [1, 1]);
     assert.ok((totals?.bundles_in ?? 0) >= 1);
-    // B sees the link A opened.
-    const incoming = (await cb.sync.peers()).filter((p) => p.direction === 'incoming');
-    assert.deepEqual(incoming.map((p) => [p.found, p.bundles_out >= 1]), [['incoming', true]]);
+    // B sees the link A opened, and counts the bundle once its read of the payload has ended.
+    const incoming = await eventually('b counts the bundle out', async () => {
+      const rows = (await cb.sync.peers()).filter((p) => p.direction === 'incoming');
+      return rows.some((p) => p.bundles_out >= 1) ? rows : undefined;
+    });
+    assert.deepEqual(incoming.map((p) => [p.found, p.bundles_out]), [['incoming', 1]]);
     const route = await eventually('bob is routed', async () => (await ca.sync.routes()).find((r) => r.sid === bob.sid));
     assert.deepEqual([route.is_self, route.hop_count, route.reachable_unicast, route.interface], [false, 1, true, b.meshUrl]);
   });

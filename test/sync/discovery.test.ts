@@ -76,7 +76,13 @@ void describe('Tendril sync: discovery on the local network', { skip, timeout: 1
         return made.every((id) => held.has(id)) ? true : undefined;
       });
     for (const [n, other, url] of [[a, bNode, 1], [b, aNode, 0]] as const) {
-      const t = (await rows(n)).filter((r) => r.node === other);
+      // The counters move just after the store has the bundle (the receiver counts it once its
+      // import returns, the sender once its read of the payload ends): wait for them, then check.
+      const t = await eventually(`${n.name} counts the bundles`, async () => {
+        const mine = (await rows(n)).filter((r) => r.node === other);
+        const counted = mine.some((r) => r.direction === 'outgoing' && r.bundles_in > 0) && mine.some((r) => r.direction === 'incoming' && r.bundles_out > 0);
+        return counted ? mine : undefined;
+      });
       const out = t.find((r) => r.direction === 'outgoing')!;
       assert.deepEqual([out.address, out.found, out.bundles_in], [`http://${lan.addresses[url]}:${MESH_PORT}`, 'mdns', 1]);
       // The other's pull-only link carries the other direction: not a duplicate of this one.
