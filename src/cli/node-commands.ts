@@ -27,10 +27,16 @@ export function readState(paths: InstancePaths): NodeState | undefined {
 
 function banner(io: Io, state: NodeState, config: Config): void {
   const users = Object.keys(config.api.restful.users);
-  const url = state.urls[0];
+  // Older state files name only URLs: each of those served the REST API.
+  const servers = state.webServers ?? state.urls.map((u) => ({ mode: '', url: u, serve: ['api'] }));
+  const url = servers.find((w) => w.serve.includes('api'))?.url;
   io.out(`Tendril ${state.version} is running (pid ${state.pid})`);
   io.out(`  instance:  ${state.instance}`);
-  for (const u of state.urls) io.out(`  REST API:  ${u}/restful/`);
+  for (const w of servers) {
+    if (w.serve.includes('api')) io.out(`  REST API:  ${w.url}/restful/`);
+    // A server for other nodes (sync, Rhizome Direct) only: no REST API to try there.
+    else io.out(`  serves:    ${w.serve.join(', ')} at ${w.url}${w.mode === '' ? '' : ` (${w.mode} mode)`}`);
+  }
   io.out(`  control:   ${state.controlSocket}`);
   io.out(`  log:       ${state.logFile ?? 'this terminal'}`);
   if (config.api.restful.authorization === 'noauth') {

@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import type { InstancePaths } from '../node/instance.js';
 import { LIFETIME_FORMAT, parseTokenLifetime } from '../services/tokens/lifetime.js';
 import { startDedicatedServer } from '../web/dedicated.js';
-import { parseServerArgs } from '../web/spec.js';
+import { parseServerArgs, servesOf } from '../web/spec.js';
 import { collect, type Io } from './io.js';
 import { nodeIsRunning, withNode } from './node-client.js';
 import { untilStopped } from './signals.js';
@@ -63,7 +63,10 @@ export function registerWebCommands(program: Command, paths: () => InstancePaths
       const config = buildConfig(readConfigFile(p.configFile));
       const log = createLogger({ level: config.log.level });
       const running = await startDedicatedServer(p, spec, log, config.rhizome.port);
-      io.out(`Tendril web server (${spec.mode}) listening on ${running.url}/restful/ for the node at ${p.root}`);
+      const serves = servesOf(spec);
+      // The REST API's URL where it is served; a server for other nodes alone says what it serves.
+      const where = serves.includes('api') ? `${running.url}/restful/` : `${running.url} (serves ${serves.join(', ')})`;
+      io.out(`Tendril web server (${spec.mode}) listening on ${where} for the node at ${p.root}`);
       // It attaches to the node per request, so it may start first; say so rather than fail.
       if (!nodeIsRunning(p)) io.err(`no node is running at ${p.root} yet: requests get 503 until it starts`);
       const signal = await untilStopped(io.signal);

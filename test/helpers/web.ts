@@ -63,7 +63,7 @@ export interface ChildWebServer {
   stop(): Promise<void>;
 }
 
-const BANNER = /listening on (https?:\/\/\S+?)\/restful\//;
+const BANNER = /listening on (https?:\/\/[^\s/]+)[/ ]/;
 
 /** Runs `tendril --instance DIR web server ...args` and waits for its banner. */
 export async function spawnWebServer(paths: InstancePaths, args: readonly string[], timeoutMs = 20_000): Promise<ChildWebServer> {

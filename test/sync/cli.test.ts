@@ -36,6 +36,9 @@ void describe('Tendril sync: the command line', () => {
   void it('adds a peer with its token read from a file, and the link comes up through a dedicated mesh server', async () => {
     const file = join(a.paths.root, 'b.token');
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    // A server for other nodes alone says what it serves, not a REST API it does not have.
+    assert.match(front.output(), /listening on http:\/\/127\.0\.0\.1:\d+ \(serves sync, direct\)/);
+    assert.doesNotMatch(front.output(), /\/restful\//);
     const out = await cliOk(a.paths.root, ['sync', 'peer', 'add', front.url, '--token-file', file]);
     assert.match(out, new RegExp(`peer 0: ${front.url} \\(with a token\\)`));
     await eventually('a gets b’s bundle', async () => ((await bundleVersions(a)).has(bundle) ? true : undefined), 30_000);
