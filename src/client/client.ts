@@ -11,6 +11,7 @@ import type { components } from './generated/api.js';
 import { keyringApi, type KeyringApi } from './keyring.js';
 import { meshmbApi, meshmsApi, type MeshmbApi, type MeshmsApi } from './messaging.js';
 import { rhizomeApi, type RhizomeApi } from './rhizome.js';
+import { syncApi, type SyncApi } from './sync.js';
 import { fetchTransport, type Transport } from './transport.js';
 
 export type SystemStatus = components['schemas']['SystemStatus'];
@@ -29,6 +30,8 @@ export interface TendrilClient {
   readonly rhizome: RhizomeApi;
   readonly meshms: MeshmsApi;
   readonly meshmb: MeshmbApi;
+  /** Tendril sync: peers, totals, routes. */
+  readonly sync: SyncApi;
   /** A user of the node (HTTP Basic, the control socket), not a token. */
   readonly tokens: TokensApi;
   /** Control socket only. */
@@ -48,16 +51,18 @@ export interface TendrilClient {
 export function createClient(options: ClientOptions = {}): TendrilClient {
   const transport = options.transport ?? fetchTransport({ baseUrl: options.baseUrl ?? '' });
   const core = makeCore(transport, options.credentials);
+  const system = (): Promise<SystemStatus> => ok<SystemStatus>(core.api.GET('/restful/system'));
   return {
     api: core.api,
     keyring: keyringApi(core),
     rhizome: rhizomeApi(core),
     meshms: meshmsApi(core),
     meshmb: meshmbApi(core),
+    sync: syncApi(core, system),
     tokens: tokensApi(core),
     config: configApi(core),
     direct: directApi(core),
-    system: () => ok<SystemStatus>(core.api.GET('/restful/system')),
+    system,
     async healthy() {
       try {
         const response = await get(core, '/healthz');

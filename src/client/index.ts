@@ -14,6 +14,7 @@ export type { DirectApi, DirectMode, DirectSyncRow } from './direct.js';
 export { framableFilename, multipartBody, type ByteSource, type Part, type PartBody, type UploadBody } from './multipart.js';
 export { MANIFEST_TYPE, type BundleFilter, type BundleHeaders, type ImportOptions, type InsertOptions, type PayloadOptions, type RhizomeApi, type StoreResult, type StoreStatus } from './rhizome.js';
 export * from './rows.js';
+export type { SyncApi, SyncTotals } from './sync.js';
 export { readTableStream, rowObject, tableObjects, type JsonTable, type TableEvent } from './table.js';
 export { abortError, fetchTransport, makeResponse, type SendOptions, type Transport } from './transport.js';
 export type { paths, components } from './generated/api.js';

@@ -101,3 +101,57 @@ export interface TokenInfo {
   readonly expires_at: number | null;
   readonly read_only: boolean;
 }
+
+export const SYNC_PEER_COLUMNS = [
+  'address', 'direction', 'node', 'state', 'last_contact', 'connected_since', 'bundles_in', 'bundles_out', 'bytes_in', 'bytes_out',
+  'wire_bytes_in', 'wire_bytes_out', 'lag_bundles', 'lag_seconds', 'rejected', 'sessions', 'last_session_messages', 'last_error', 'retry_at', 'found',
+] as const;
+/** A row of GET /restful/sync/peers.json (docs/sync.md §10). */
+export interface SyncPeer {
+  /** The URL dialled, `node:ID` for a peer named by node id not found yet, or the remote address of a link another node opened. */
+  readonly address: string;
+  readonly direction: 'outgoing' | 'incoming';
+  /** The peer's node id (32 hex digits), once known. */
+  readonly node: string | null;
+  readonly state: 'connecting' | 'reconciling' | 'transferring' | 'idle' | 'waiting' | 'closed' | 'discovered';
+  /** Milliseconds since the epoch. */
+  readonly last_contact: number | null;
+  readonly connected_since: number | null;
+  readonly bundles_in: number;
+  readonly bundles_out: number;
+  /** Payload bytes. */
+  readonly bytes_in: number;
+  readonly bytes_out: number;
+  /** Every frame byte. */
+  readonly wire_bytes_in: number;
+  readonly wire_bytes_out: number;
+  /** Bundles the peer has that are still to come here, and how long the oldest has waited. */
+  readonly lag_bundles: number;
+  readonly lag_seconds: number;
+  readonly rejected: number;
+  readonly sessions: number;
+  readonly last_session_messages: number | null;
+  readonly last_error: string | null;
+  /** When a waiting dialler tries again (ms since the epoch). */
+  readonly retry_at: number | null;
+  /** `config` a configured URL, `mdns` found on the local network, `incoming` it opened the link. */
+  readonly found: 'config' | 'mdns' | 'incoming';
+}
+
+export const ROUTE_COLUMNS = [
+  'sid', 'did', 'name', 'is_self', 'reachable_broadcast', 'reachable_unicast', 'reachable_indirect', 'interface', 'hop_count', 'first_hop', 'penultimate_hop',
+] as const;
+/** A row of GET /restful/route/all.json (spec §6.1). */
+export interface Route {
+  readonly sid: string;
+  readonly did: string | null;
+  readonly name: string | null;
+  readonly is_self: boolean;
+  readonly reachable_broadcast: boolean;
+  readonly reachable_unicast: boolean;
+  readonly reachable_indirect: boolean;
+  readonly interface: string | null;
+  readonly hop_count: number;
+  readonly first_hop: string | null;
+  readonly penultimate_hop: string | null;
+}

@@ -48,6 +48,8 @@ export interface Config {
     /** The configured peers, by NAME of `sync.peer.NAME.*`. */
     readonly peers: readonly SyncPeerConfig[];
     readonly repairIntervalMs: number;
+    /** Announce and find sync peers on the local network (mDNS). */
+    readonly discovery: boolean;
   };
   readonly log: { readonly level: LogLevel };
   readonly metrics: { readonly enable: boolean };
@@ -55,7 +57,10 @@ export interface Config {
 
 export interface SyncPeerConfig {
   readonly name: string;
-  readonly url: string;
+  /** Undefined for a peer known by its node id alone, dialled where discovery finds it. */
+  readonly url?: string;
+  /** Lower-case hex. */
+  readonly node?: string;
   readonly token?: string;
   readonly tokenFile?: string;
   readonly ca?: string;
@@ -64,8 +69,8 @@ export interface SyncPeerConfig {
 }
 
 /**
- * `sync.peer.NAME.*` entries, grouped by NAME. A peer is one once it has a url: the other keys may
- * be set first (one `config set` at a time), and are ignored until then.
+ * `sync.peer.NAME.*` entries, grouped by NAME. A peer is one once it has a url or a node id: the other
+ * keys may be set first (one `config set` at a time), and are ignored until then.
  */
 function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
   const byName = new Map<string, Record<string, string>>();
@@ -77,8 +82,8 @@ function syncPeers(entries: ConfigEntries): SyncPeerConfig[] {
     byName.set(m[1]!, fields);
   }
   return [...byName]
-    .filter(([, f]) => f.url !== undefined)
-    .map(([name, f]) => ({ name, url: f.url!, token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key }));
+    .filter(([, f]) => f.url !== undefined || f.node !== undefined)
+    .map(([name, f]) => ({ name, url: f.url, node: f.node?.toLowerCase(), token: f.token, tokenFile: f.token_file, ca: f.ca, cert: f.cert, key: f.key }));
 }
 
 export type ConfigEntries = ReadonlyMap<string, string>;
@@ -152,7 +157,7 @@ export function buildConfig(entries: ConfigEntries): Config {
       directPeers: Array.from({ length: 10 }, (_, n) => entries.get(`rhizome.direct.peer.${n}`)).filter((p) => p !== undefined),
     },
     web: { commands: entries.get('web.commands') },
-    sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')) },
+    sync: { peers: syncPeers(entries), repairIntervalMs: parseInterval(get('sync.repair_interval')), discovery: parseBoolean(get('sync.discovery.enable')) },
     log: { level: get('log.level').trim().toLowerCase() as LogLevel },
     metrics: { enable: parseBoolean(get('metrics.enable')) },
   });

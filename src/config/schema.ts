@@ -196,6 +196,19 @@ export const KEYS: readonly KeySpec[] = [
     validate: nonEmpty,
   },
   {
+    key: 'sync.peer.*.node',
+    doc: 'The node id of that peer (32 hex digits, as `sync status` shows it). Without a url, the peer is dialled where it is found on the local network (sync.discovery.enable); with one, a link to a node with another id is refused.',
+    validate: (t) => {
+      if (!/^[0-9a-fA-F]{32}$/.test(t)) throw new Error('a node id is 32 hex digits');
+    },
+  },
+  {
+    key: 'sync.discovery.enable',
+    doc: 'When on, the node announces its web servers that serve sync (not those on loopback) on the local network by multicast DNS (DNS-SD _tendril-sync._tcp) and finds other nodes there. A found node is dialled only if a sync.peer names its node id, with that peer\'s credentials; the others are listed by sync status.',
+    validate: parseBoolean,
+    default: '0',
+  },
+  {
     key: 'sync.repair_interval',
     doc: 'How often a link this node opened reconciles again, to repair anything live propagation missed (seconds, or with a unit s, m, h).',
     validate: parseInterval,

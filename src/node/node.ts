@@ -41,6 +41,7 @@ import { databaseKeyringStorage } from '../store/postgres/keyring.js';
 import { databaseTokenStorage } from '../store/postgres/tokens.js';
 import { openRhizomeStore } from '../store/rhizome/open.js';
 import { createSyncService } from '../services/sync/service.js';
+import { createMdnsDiscovery, type AdvertisedServer } from '../services/sync/discovery/mdns.js';
 import { syncStoreOf } from '../services/sync/store-view.js';
 import { registerSyncMetrics } from '../services/sync/sync-metrics.js';
 import type { SyncService } from '../services/sync/types.js';
@@ -172,13 +173,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     stops.push(() => tokens.stop());
     // Sync dials its peers only in a node that serves (not one started for a single CLI command).
+    const syncStore = syncStoreOf(store);
+    const discovery = createMdnsDiscovery({ node: syncStore.uuid.toString('hex'), log: log.child({ service: 'sync-discovery' }) });
+    const advertised: AdvertisedServer[] = [];
     const sync = createSyncService({
-      store: syncStoreOf(store),
+      store: syncStore,
       rhizome,
       keyring,
       dir: join(paths.root, 'sync'),
       peers: () => config().sync.peers,
       repairIntervalMs: () => config().sync.repairIntervalMs,
+      discovery,
+      discoveryEnabled: () => config().sync.discovery,
       dial: options.tcp !== false,
       software: SERVER_HEADER,
       log: log.child({ service: 'sync' }),
@@ -334,10 +340,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           listening = await listenForSpec(s, exact, config().rhizome.port);
         });
         port ??= listening;
+        if (servesOf(spec).includes('sync')) advertised.push({ scheme: tls ? 'https' : 'http', bind: spec.bind, port: listening });
         webServers.push({ mode: spec.mode, url: serverUrl(spec, listening, tls !== undefined), dedicated: false, serve: servesOf(spec) });
       }
     }
     const urls = webServers.map((w) => w.url);
+    discovery.advertise(advertised);
 
     const state: NodeState = {
       pid: process.pid,

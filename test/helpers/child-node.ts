@@ -78,10 +78,14 @@ export async function spawnNode(
     args?: readonly string[];
     /** A descriptor for the node's log (stdout); by default nobody reads it. */
     stdout?: number;
+    /** A command the node runs under, e.g. `ip netns exec NS` (it must exec the node, keeping its pid). */
+    wrap?: readonly string[];
   } = {},
 ): Promise<ChildNode> {
   rmSync(paths.portFile, { force: true });
-  const child = spawn(process.execPath, cliArgs(paths.root, ['start', '--port', '0', ...(options.args ?? [])]), {
+  const argv = [process.execPath, ...cliArgs(paths.root, ['start', '--port', '0', ...(options.args ?? [])])];
+  const command = [...(options.wrap ?? []), ...argv];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     env: cliEnv(options.env),
     // The node logs a line per request to stdout; unless asked for, nobody reads it.

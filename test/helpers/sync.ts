@@ -69,7 +69,16 @@ interface StateFile {
   urls: string[];
 }
 
-export async function startSyncNode(name: string, config: Record<string, string> = {}, env: Record<string, string> = {}): Promise<SyncNode> {
+/**
+ * `host`: run the node under a command (`ip netns exec NS`, test/helpers/netns.ts) with these web
+ * servers; the test then reaches its API through the control socket, which no namespace hides.
+ */
+export interface SyncNodeHost {
+  readonly wrap: readonly string[];
+  readonly servers: string;
+}
+
+export async function startSyncNode(name: string, config: Record<string, string> = {}, env: Record<string, string> = {}, host?: SyncNodeHost): Promise<SyncNode> {
   const paths = makeInstance({ 'log.level': 'info', ...config });
   let stdoutFd: number | undefined;
   const node: SyncNode = {
@@ -78,7 +87,8 @@ export async function startSyncNode(name: string, config: Record<string, string>
     child: undefined as unknown as ChildNode,
     apiPort: 0,
     meshUrl: '',
-    request: (method, path, options) => request(node.apiPort, method, path, options),
+    request: (method, path, options) =>
+      host === undefined ? request(node.apiPort, method, path, options) : unixRequest(paths.controlSocket, method, path, { headers: options?.headers, body: options?.body }),
     api: undefined as unknown as TestNode,
     async token(readOnly = false) {
       const r = await unixRequest(paths.controlSocket, 'POST', `/control/tokens?name=${name}-peer${readOnly ? '&read_only=1' : ''}`);
@@ -102,7 +112,7 @@ export async function startSyncNode(name: string, config: Record<string, string>
       // The node's log, kept in its instance for a failing test to show.
       stdoutFd = openSync(join(paths.root, 'node.log'), 'a');
       try {
-        node.child = await spawnNode(paths, { args: ['--commands', SERVERS], env, stdout: stdoutFd });
+        node.child = await spawnNode(paths, { args: ['--commands', host?.servers ?? SERVERS], env, stdout: stdoutFd, wrap: host?.wrap });
       } finally {
         closeSync(stdoutFd);
       }

@@ -65,9 +65,15 @@ void describe('Tendril sync: the command line', () => {
   void it('reports each peer with `sync status`, and `sync peer remove` takes the link down', async () => {
     const status = await cliOk(a.paths.root, ['sync', 'status']);
     const lines = status.trim().split('\n');
-    assert.match(lines[0]!, /^address\tdirection\tstate/);
-    assert.ok(lines.some((l) => l.startsWith(`${front.url}\toutgoing\t`)));
+    assert.match(lines[0]!, /^address\tdirection\tfound\tstate/);
+    assert.ok(lines.some((l) => l.startsWith(`${front.url}\toutgoing\tconfig\t`)));
     assert.ok(lines.some((l) => l.startsWith(`${b.meshUrl}\toutgoing\t`)));
+    // A peer known by its node id alone waits to be found on the local network (discovery is off here).
+    const node = 'AB'.repeat(16);
+    assert.equal((await cliOk(a.paths.root, ['sync', 'peer', 'add', '--node', node], { env: { TENDRIL_SYNC_TOKEN: token } })).trim(), `peer 1: node:${node.toLowerCase()} (with a token)`);
+    const waiting = await eventually('listed', async () => (await a.peers()).find((p) => p.address === `node:${node.toLowerCase()}`));
+    assert.deepEqual([waiting.state, waiting.last_error], ['waiting', 'not found on the local network']);
+    await cliOk(a.paths.root, ['sync', 'peer', 'remove', node]);
     await cliOk(a.paths.root, ['sync', 'peer', 'remove', 'direct']);
     await cliOk(a.paths.root, ['sync', 'peer', 'remove', front.url]);
     await eventually('no more peers', async () => ((await a.peers()).length === 0 && (await b.peers()).length === 0 ? true : undefined), 30_000);

@@ -3,7 +3,8 @@
  * message sent on A appears in C's message list and in C's newsince stream; once C has read it,
  * C's acknowledgement travels back and A sees it delivered; the same the other way. A MeshMB feed
  * C follows updates from A's posts. Each node's route table (route/all.json, the layout the Serval
- * Java client reads) lists its own identities, its neighbour's, and the far node's behind it.
+ * Java client reads) lists its own identities, its neighbour's, and the far node's behind it; an
+ * identity added or removed on C reaches A's table over the links already up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -122,5 +123,19 @@ void describe('Tendril sync: store and forward through a relay', () => {
     const feed = await c.request('GET', `/restful/meshmb/${ida.identity}/messagelist.json`);
     assert.equal(feed.status, 200);
     assert.ok(feed.text.includes('second post') && feed.text.includes('first post'));
+  });
+
+  void it('an identity added on C reaches A’s routes over the links already up, and goes when C removes it', async () => {
+    const idc3 = await addMeshmbIdentity(c.api, 'Carol three');
+    const route = await eventually('a routes to the new identity', async () => (await routes(a)).find((r) => r.sid === idc3.sid));
+    // C's third identity: two hops from B (through C's primary), three from A.
+    assert.deepEqual([route.hop_count, route.first_hop, route.reachable_indirect], [3, idb.sid, true]);
+    assert.equal((await routes(b)).find((r) => r.sid === idc3.sid)?.hop_count, 2);
+    const removed = await c.request('DELETE', `/restful/keyring/${idc3.sid}`);
+    assert.equal(removed.status, 200, removed.text);
+    await eventually('a no longer routes to it', async () => ((await routes(a)).some((r) => r.sid === idc3.sid) ? undefined : true));
+    assert.equal((await routes(b)).some((r) => r.sid === idc3.sid), false);
+    // The rest stays as it was.
+    assert.equal((await routes(a)).find((r) => r.sid === idc2.sid)?.hop_count, 3);
   });
 });

@@ -5,8 +5,10 @@
  * PIN; uploads a 20 MB file watching the progress bar, finds it, reads its manifest and downloads
  * it byte-identical; sends a MeshMS message in one chat view and sees it appear live in the other
  * without a reload; posts to and follows MeshMB feeds; creates a token (shown once) and revokes
- * it. Every request any page makes is recorded and must stay on loopback (anything else is also
- * refused, so it fails fast), and no page may log an error (a CSP violation would be one).
+ * it; watches a real peer node (another process) appear on the sync page with the bundle that
+ * crossed, and go when it is removed. Every request any page makes is recorded and must stay on
+ * loopback (anything else is also refused, so it fails fast), and no page may log an error (a CSP
+ * violation would be one).
  *
  * A screenshot of each page, at laptop and at phone width, is written to test-artifacts/ui/
  * (git-ignored). Without /usr/bin/chromium the test is skipped, except under CI, where it fails.
@@ -22,6 +24,8 @@ import { ensureUiBuilt } from '../../scripts/build-ui.js';
 import { failWithoutChromiumInCi, launchChromium, SKIP_WITHOUT_CHROMIUM } from '../helpers/browser.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { insert } from '../helpers/rhizome.js';
+import { startSyncNode } from '../helpers/sync.js';
 
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'ui');
 
@@ -87,15 +91,15 @@ describe('web UI in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
   }
 
   /** Every request of every tab stayed on this node, and no page logged an error. */
-  function assertClean(tab: Tab): void {
+  function assertClean(tab: Tab, at = base): void {
     assert.ok(tab.requests.length > 0);
-    const away = tab.requests.filter((u) => !u.startsWith(`${base}/`) && !isLocalScheme(u));
+    const away = tab.requests.filter((u) => !u.startsWith(`${at}/`) && !isLocalScheme(u));
     assert.deepEqual(away, [], 'no request leaves loopback');
     assert.deepEqual(tab.problems, [], 'no console errors');
   }
 
-  async function signIn(page: Page, who: { user: string; password: string } | { token: string }, path = '#/'): Promise<void> {
-    await page.goto(`${base}/ui/${path}`);
+  async function signIn(page: Page, who: { user: string; password: string } | { token: string }, path = '#/', at = base): Promise<void> {
+    await page.goto(`${at}/ui/${path}`);
     if ('token' in who) {
       await page.getByRole('radio', { name: 'API token' }).check();
       await page.getByRole('textbox', { name: 'Token' }).fill(who.token);
@@ -398,6 +402,38 @@ describe('web UI in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
     }
     assertClean(tab);
     assertClean(phone);
+  });
+
+  it('shows a real peer node: its row appears, counts the bundle that crossed, and goes when the peer is removed', async () => {
+    // Two nodes in their own processes, A dialling B; the page is A's.
+    const [a, b] = await Promise.all([startSyncNode('a'), startSyncNode('b')]);
+    try {
+      const at = `http://127.0.0.1:${a.apiPort}`;
+      const tab = await open();
+      const { page } = tab;
+      await signIn(page, HARRY, '#/sync', at);
+      await page.getByText('No peer yet.').waitFor();
+      await page.getByText('tendril sync peer add URL --token-file FILE', { exact: false }).waitFor();
+      await a.addPeer('b', b);
+      const stored = await insert(b.api, { manifest: 'service=file\nname=to-a.bin\n', payload: randomBytes(2048) });
+      assert.equal(stored.status, 201, stored.text);
+      const row = page.getByRole('table', { name: 'Sync peers' }).getByRole('row').filter({ hasText: b.meshUrl });
+      await row.filter({ hasText: 'in sync' }).filter({ hasText: 'configured' }).waitFor({ timeout: 60_000 });
+      await assertText(row.getByRole('cell').nth(4), '1 / 0');
+      await assertText(row.getByRole('cell').nth(5), '2.0 KiB / 0 B');
+      await assertText(row.getByRole('cell').nth(6), 'none');
+      const [peer] = (await a.peers()).filter((p) => p.address === b.meshUrl);
+      assert.ok(peer?.node);
+      await row.getByLabel(`Node id ${peer.node}`).waitFor();
+      await page.locator('.figure').filter({ hasText: 'Links up' }).filter({ hasText: '1 / 1' }).waitFor();
+      await shot(page, 'sync-peer');
+      a.removePeer('b');
+      await row.waitFor({ state: 'detached', timeout: 60_000 });
+      await page.getByText('No peer yet.').waitFor();
+      assertClean(tab, at);
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
   });
 
 });

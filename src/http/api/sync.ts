@@ -36,6 +36,7 @@ export const PEER_COLUMNS = [
   'last_session_messages',
   'last_error',
   'retry_at',
+  'found',
 ] as const;
 
 function peerRow(p: PeerStatus): JsonValue[] {
@@ -59,6 +60,7 @@ function peerRow(p: PeerStatus): JsonValue[] {
     p.lastSessionMessages ?? null,
     p.lastError ?? null,
     p.retryAt ?? null,
+    p.found,
   ];
 }
 

@@ -73,6 +73,7 @@ class Keyring implements KeyringService {
   private readonly hmacKey = randomBytes(32);
   private queue: Promise<unknown> = Promise.resolve();
   private listed: readonly Identity[] | undefined;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly storage: KeyringStorage,
@@ -106,7 +107,25 @@ class Keyring implements KeyringService {
 
   private setSlots(slots: Slot[]): void {
     this.slots = slots;
+    this.changed();
+  }
+
+  /** The unlocked identities, or a DID or name of one, changed: the list is made again, and listeners hear of it. */
+  private changed(): void {
     this.listed = undefined;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        // A listener's fault is its own: the keyring's change stands.
+        this.log.error({ err }, 'keyring listener failed');
+      }
+    }
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   private pinId(pin: string): string {
@@ -157,13 +176,13 @@ class Keyring implements KeyringService {
       try {
         const keypairs = decodeSlotPlaintext(plain);
         slot.unlocked = { identity: identityFromKeypairs(keypairs), keypairs, key, pinId };
-        this.listed = undefined;
         opened++;
       } catch (err) {
         // A slot that opens but does not decode is damaged; the rest of the keyring still loads.
         this.log.error({ code: isTendrilError(err) ? err.code : undefined }, 'keyring slot unreadable');
       }
     }
+    if (opened > 0) this.changed();
     return opened;
   }
 
@@ -259,7 +278,7 @@ class Keyring implements KeyringService {
     const slot = this.slotOf(sid);
     const { identity, pinId } = slot.unlocked!;
     delete slot.unlocked;
-    this.listed = undefined;
+    this.changed();
     if (pinId !== this.pinId('')) this.pinKeys.delete(pinId);
     return identity;
   }

@@ -60,4 +60,9 @@ export interface KeyringService {
   load(identities: readonly DumpIdentity[], pins: readonly string[]): Promise<Identity[]>;
   /** Every unlocked identity, as a reference keyring dump would list it. */
   dump(): DumpIdentity[];
+  /**
+   * Calls `listener` after every change of the unlocked identities (added, unlocked, locked,
+   * removed, loaded) or of a DID or name; returns the unsubscribe.
+   */
+  subscribe(listener: () => void): () => void;
 }

@@ -23,6 +23,9 @@ const BASE_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 
+/** A peer a dialer keeps a link to: its URL configured, or found on the local network. */
+export type DialPeer = PeerConfig & { readonly tokenFile?: string; readonly found: 'config' | 'mdns' };
+
 export class LinkRefused extends Error {
   override readonly name = 'LinkRefused';
 }
@@ -109,7 +112,7 @@ export function openLink(peer: PeerConfig & { readonly tokenFile?: string }): Li
 
 /** Keeps a link to one configured peer up. */
 export class PeerDialer {
-  readonly peer: PeerConfig & { readonly tokenFile?: string };
+  readonly peer: DialPeer;
   state: 'connecting' | 'linked' | 'waiting' | 'stopped' = 'waiting';
   lastError: string | undefined;
   retryAt: number | undefined;
@@ -121,7 +124,7 @@ export class PeerDialer {
 
   /** `run` serves the link over the transport and resolves with why it ended. */
   constructor(
-    peer: PeerConfig & { readonly tokenFile?: string },
+    peer: DialPeer,
     run: (transport: LinkTransport) => { done: Promise<string | undefined>; close: () => void },
     log: Logger,
   ) {

@@ -45,6 +45,12 @@ export class RouteTable {
     this.#recompute();
   }
 
+  /** Our own identities changed: what we advertise changed, and a route to one of them is moot. */
+  selfChanged(): void {
+    this.#recompute();
+    this.#changed();
+  }
+
   remove(link: Link): void {
     if (this.#peers.delete(link)) this.#recompute();
   }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import type { KeyringService } from '../keyring/types.js';
 import type { RhizomeService } from '../rhizome/types.js';
-import { PeerDialer } from './dialer.js';
+import { PeerDialer, type DialPeer } from './dialer.js';
+import type { PeerDiscovery } from './discovery/types.js';
 import { Fetcher } from './fetcher.js';
 import { helloJson } from './hello.js';
 import { Link, type LinkTransport } from './link.js';
@@ -18,8 +19,8 @@ import { PeerSession } from './peer-session.js';
 import { FingerprintIndex } from './reconcile/fingerprint-index.js';
 import { RouteTable, type PeerRoutes } from './routing.js';
 import type { SyncStore } from './store-view.js';
-import { peerStatus, routeRows, totals } from './status.js';
-import type { IncomingLinkInfo, PeerConfig, PeerStatus, RouteRow, SyncCounters, SyncService } from './types.js';
+import { peerStatus, routeRows, totals, unlinkedStatus } from './status.js';
+import type { ConfiguredPeer, IncomingLinkInfo, PeerStatus, RouteRow, SyncCounters, SyncService } from './types.js';
 
 export interface SyncServiceOptions {
   readonly store: SyncStore;
@@ -28,7 +29,10 @@ export interface SyncServiceOptions {
   /** INSTANCE/sync: partial payloads live here. */
   readonly dir: string;
   /** The configured peers, read again when the configuration changes. */
-  readonly peers: () => ReadonlyArray<PeerConfig & { readonly tokenFile?: string }>;
+  readonly peers: () => readonly ConfiguredPeer[];
+  /** Discovery on the local network, and whether it is on (`sync.discovery.enable`). */
+  readonly discovery?: PeerDiscovery;
+  readonly discoveryEnabled?: () => boolean;
   /** How often a link we opened reconciles again (repair of anything live propagation missed). */
   readonly repairIntervalMs: () => number;
   /** False for a node that only serves a one-shot command: it dials nobody. */
@@ -48,6 +52,12 @@ class Sync implements SyncService {
   readonly #dialers = new Map<string, PeerDialer>();
   readonly #repairs = new Map<Link, NodeJS.Timeout>();
   readonly #unsubscribe: () => void;
+  readonly #unwatchDiscovery: () => void;
+  readonly #unwatchKeyring: () => void;
+  /** Node id → the URL a peer configured by node id alone was last dialled at (kept when its announcements stop). */
+  readonly #lastFound = new Map<string, string>();
+  /** Node id → the URLs it is announced at, when more than one host claims it. */
+  readonly #claimedTwice = new Map<string, string[]>();
   #routesPending = false;
   #sessionCount = 0;
   #rejected = 0;
@@ -79,6 +89,9 @@ class Sync implements SyncService {
       this.#index.touch(bundle.bid);
       for (const session of this.#sessions.values()) session.stored(bundle);
     });
+    this.#unwatchDiscovery = o.discovery?.onChange(() => this.configChanged()) ?? (() => undefined);
+    // An identity added, unlocked, locked or removed here reaches the peers' route tables at once.
+    this.#unwatchKeyring = o.keyring.subscribe(() => this.#routes.selfChanged());
     if (o.dial) this.configChanged();
   }
 
@@ -106,7 +119,12 @@ class Sync implements SyncService {
 
   configChanged(): void {
     if (!this.#o.dial) return;
-    const wanted = new Map(this.#o.peers().map((p) => [p.url, p]));
+    this.#o.discovery?.setEnabled(this.#o.discoveryEnabled?.() === true);
+    const wanted = new Map<string, DialPeer>();
+    for (const p of this.#o.peers()) {
+      const url = p.url ?? this.#foundUrl(p);
+      if (url !== undefined) wanted.set(url, { ...p, url, found: p.url === undefined ? 'mdns' : 'config' });
+    }
     for (const [url, dialer] of this.#dialers) {
       const next = wanted.get(url);
       if (next === undefined || JSON.stringify(next) !== JSON.stringify(dialer.peer)) {
@@ -125,8 +143,26 @@ class Sync implements SyncService {
         this.#o.log,
       );
       this.#dialers.set(url, dialer);
+      if (peer.found === 'mdns') this.#o.log.info({ node: peer.node, url }, 'sync peer found on the local network: dialling it');
       dialer.start();
     }
+  }
+
+  /**
+   * Where to dial a peer configured by node id alone: the one address discovery finds it at (HTTPS
+   * if the peer has a CA or certificate configured, else HTTP), else where it was last found. When
+   * two hosts claim the id, neither new address is dialled (one of them lies, and would receive
+   * the peer's credentials): the last one stays, if any.
+   */
+  #foundUrl(peer: ConfiguredPeer): string | undefined {
+    const node = peer.node;
+    if (node === undefined) return undefined;
+    const scheme = peer.ca !== undefined || peer.cert !== undefined ? 'https' : 'http';
+    const urls = [...new Set((this.#o.discovery?.found() ?? []).filter((f) => f.node === node && f.scheme === scheme).map((f) => f.url))];
+    if (urls.length > 1) this.#claimedTwice.set(node, urls);
+    else this.#claimedTwice.delete(node);
+    if (urls.length === 1) this.#lastFound.set(node, urls[0]!);
+    return this.#lastFound.get(node);
   }
 
   peers(): PeerStatus[] {
@@ -135,10 +171,24 @@ class Sync implements SyncService {
     for (const dialer of this.#dialers.values()) {
       const link = [...this.#links].find((l) => l.direction === 'outgoing' && l.address === dialer.peer.url && !l.closed);
       if (link) linked.add(link);
-      rows.push(peerStatus(dialer.peer.url, 'outgoing', link, link && this.#sessions.get(link), this.#fetcher, dialer));
+      const row = peerStatus(dialer.peer.url, 'outgoing', dialer.peer.found, link, link && this.#sessions.get(link), this.#fetcher, dialer);
+      const twice = dialer.peer.node === undefined ? undefined : this.#claimedTwice.get(dialer.peer.node);
+      rows.push(twice && !link ? { ...row, lastError: `announced by several hosts: ${twice.join(', ')}` } : row);
     }
     for (const link of this.#links) {
-      if (!linked.has(link) && link.direction === 'incoming') rows.push(peerStatus(link.address, 'incoming', link, this.#sessions.get(link), this.#fetcher, undefined));
+      if (!linked.has(link) && link.direction === 'incoming') rows.push(peerStatus(link.address, 'incoming', 'incoming', link, this.#sessions.get(link), this.#fetcher, undefined));
+    }
+    // Peers configured by node id that discovery has not found, then nodes found that no peer names.
+    const configured = this.#o.dial ? this.#o.peers() : [];
+    for (const p of configured) {
+      if (p.url !== undefined || p.node === undefined || this.#lastFound.has(p.node)) continue;
+      const twice = this.#claimedTwice.get(p.node);
+      rows.push(unlinkedStatus(`node:${p.node}`, p.node, 'waiting', twice ? `announced by several hosts: ${twice.join(', ')}` : 'not found on the local network'));
+    }
+    const known = new Set([...configured.map((p) => p.node), ...[...this.#links].filter((l) => !l.closed).map((l) => l.peer?.node)]);
+    const urls = new Set(rows.map((r) => r.address));
+    for (const f of this.#o.discovery?.found() ?? []) {
+      if (!known.has(f.node) && !urls.has(f.url)) rows.push(unlinkedStatus(f.url, f.node, 'discovered', undefined));
     }
     return rows;
   }
@@ -153,6 +203,9 @@ class Sync implements SyncService {
 
   async stop(): Promise<void> {
     this.#unsubscribe();
+    this.#unwatchDiscovery();
+    this.#unwatchKeyring();
+    await this.#o.discovery?.stop();
     for (const dialer of this.#dialers.values()) dialer.stop();
     this.#dialers.clear();
     await Promise.all([...this.#links].map((link) => link.bye('shutdown', 'node stopping')));
@@ -184,12 +237,20 @@ class Sync implements SyncService {
   #hello(link: Link, advert: PeerRoutes | undefined): string | undefined {
     const node = link.peer!.node;
     if (node === this.#node) return 'self';
+    // A peer configured with a node id (always so for one found by discovery) must be that node.
+    const expected = link.direction === 'outgoing' ? this.#dialers.get(link.address)?.peer.node : undefined;
+    if (expected !== undefined && expected !== node) return 'unexpected-node';
     for (const other of this.#sessions.keys()) {
       if (other.peer?.node !== node || other.closed) continue;
       // Two links to one node (both dialled, or one peer under two URLs): both ends keep the same
-      // one — the one opened by the node with the smaller id, else the older — and drop the other.
+      // one and drop the other (docs/sync.md §4.1). A link that carries bundles one way only (a
+      // read-only token) does not replace one that carries the other way: both stay.
+      const carries = (l: Link): number => (l.weAccept ? 1 : 0) | (l.peerAccepts ? 2 : 0);
+      const [mine, theirs] = [carries(link), carries(other)];
+      if ((mine | theirs) !== mine && (mine | theirs) !== theirs) continue;
       const openerOf = (l: Link): string => (l.direction === 'outgoing' ? this.#node : node);
-      if (openerOf(link) === openerOf(other) || openerOf(other) < openerOf(link)) return 'duplicate';
+      const keepOther = mine !== theirs ? (mine | theirs) === theirs : openerOf(link) === openerOf(other) || openerOf(other) < openerOf(link);
+      if (keepOther) return 'duplicate';
       void other.bye('duplicate', 'another link to this node is kept');
     }
     const session = new PeerSession(link, {

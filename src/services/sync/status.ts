@@ -9,7 +9,7 @@ import type { Fetcher } from './fetcher.js';
 import type { Link } from './link.js';
 import type { PeerSession } from './peer-session.js';
 import type { Route } from './routing.js';
-import type { LinkState, PeerStatus, RouteRow, SyncCounters } from './types.js';
+import type { LinkState, PeerFound, PeerStatus, RouteRow, SyncCounters } from './types.js';
 
 function stateOf(link: Link | undefined, session: PeerSession | undefined, dialer: PeerDialer | undefined): LinkState {
   if (link === undefined || link.closed) return dialer?.state === 'connecting' ? 'connecting' : dialer ? 'waiting' : 'closed';
@@ -21,6 +21,7 @@ function stateOf(link: Link | undefined, session: PeerSession | undefined, diale
 export function peerStatus(
   address: string,
   direction: 'outgoing' | 'incoming',
+  found: PeerFound,
   link: Link | undefined,
   session: PeerSession | undefined,
   fetcher: Fetcher,
@@ -33,7 +34,8 @@ export function peerStatus(
   return {
     address,
     direction,
-    node: link?.peer?.node,
+    found,
+    node: link?.peer?.node ?? dialer?.peer.node,
     state: stateOf(link, session, dialer),
     lastContact: s?.lastContact,
     connectedSince: link?.closed === false ? s?.connectedSince : undefined,
@@ -50,6 +52,32 @@ export function peerStatus(
     lastSessionMessages: s?.lastSessionMessages,
     lastError: link?.closed === false ? undefined : (dialer?.lastError ?? link?.closeReason),
     retryAt: dialer?.state === 'waiting' ? dialer.retryAt : undefined,
+  };
+}
+
+/** A row for a peer without a link: one found and not dialled, or one not found yet. */
+export function unlinkedStatus(address: string, node: string, state: LinkState, lastError: string | undefined): PeerStatus {
+  return {
+    address,
+    direction: 'outgoing',
+    found: 'mdns',
+    node,
+    state,
+    lastContact: undefined,
+    connectedSince: undefined,
+    bundlesIn: 0,
+    bundlesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    wireBytesIn: 0,
+    wireBytesOut: 0,
+    lagBundles: 0,
+    lagSeconds: 0,
+    rejected: 0,
+    sessions: 0,
+    lastSessionMessages: undefined,
+    lastError,
+    retryAt: undefined,
   };
 }
 

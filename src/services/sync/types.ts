@@ -5,10 +5,12 @@
  */
 import type { Readable } from 'node:stream';
 
-/** A configured peer (`sync.peer.N.*`). */
+/** A peer to dial: a configured one (`sync.peer.N.*`), or one found on the local network. */
 export interface PeerConfig {
   /** `http://host:port[/base]` or `https://…`. */
   readonly url: string;
+  /** The node id it must have (its HELLO's), when the configuration names one. */
+  readonly node?: string;
   /** An API token of the other node (a secret: never logged). */
   readonly token?: string;
   /** PEM files for HTTPS peers: a CA (or the peer's own certificate) to trust, a client certificate and key. */
@@ -17,14 +19,22 @@ export interface PeerConfig {
   readonly key?: string;
 }
 
-export type LinkState = 'connecting' | 'reconciling' | 'transferring' | 'idle' | 'waiting' | 'closed';
+/** A peer as configured: a url, a node id (dialled where discovery finds it), or both. */
+export type ConfiguredPeer = Omit<PeerConfig, 'url'> & { readonly url?: string; readonly tokenFile?: string };
+
+/** `discovered`: found on the local network and not dialled (no configured peer names it). */
+export type LinkState = 'connecting' | 'reconciling' | 'transferring' | 'idle' | 'waiting' | 'closed' | 'discovered';
+
+/** How a peer came to be known: a configured URL, multicast DNS, or it opened a link to us. */
+export type PeerFound = 'config' | 'mdns' | 'incoming';
 
 /** One row of `GET /restful/sync/peers.json` and `tendril sync status`. */
 export interface PeerStatus {
   /** The configured URL, or the remote address of a link another node opened. */
   readonly address: string;
   readonly direction: 'outgoing' | 'incoming';
-  /** The peer's node id (hex), once its HELLO arrived. */
+  readonly found: PeerFound;
+  /** The peer's node id (hex), once its HELLO arrived (or as configured or announced). */
   readonly node: string | undefined;
   readonly state: LinkState;
   /** Milliseconds since the epoch of the last frame received, if any. */

@@ -29,7 +29,7 @@ function Sparkline(props: { values: readonly number[]; label: string }) {
   );
 }
 
-function Figure(props: { label: string; value: string; history?: readonly number[]; text?: boolean }) {
+export function Figure(props: { label: string; value: string; history?: readonly number[]; text?: boolean }) {
   return (
     <div class={props.text ? 'figure text' : 'figure'}>
       <dt>{props.label}</dt>
