@@ -66,7 +66,6 @@ const LONG_POLL_CODES = ['LIMIT_LONG_POLLS', 'LIMIT_CLIENT_LONG_POLLS'] as const
 
 export class Admission {
   private readonly connections = new Counter();
-  private readonly forwarded = new Counter();
   private readonly longPolls = new Counter();
 
   constructor(
@@ -80,21 +79,13 @@ export class Admission {
     return this.counted(this.connections.enter(client, l.connections, l.connectionsPerClient, CONNECTION_CODES), 'connection');
   }
 
-  /**
-   * A request a dedicated server forwarded for `client`: counted against the client's connections
-   * (its connection is the dedicated server's), not against the node's own total.
-   */
-  forwardedRequest(client: string): Admitted {
-    return this.counted(this.forwarded.enter(client, undefined, this.limits().connectionsPerClient, CONNECTION_CODES), 'connection');
-  }
-
   longPoll(client: string): Admitted {
     const l = this.limits();
     return this.counted(this.longPolls.enter(client, l.longPolls, l.longPollsPerClient, LONG_POLL_CODES), 'longPoll');
   }
 
   stats(): { connections: number; longPolls: number; clients: number } {
-    return { connections: this.connections.total, longPolls: this.longPolls.total, clients: this.connections.clients + this.forwarded.clients };
+    return { connections: this.connections.total, longPolls: this.longPolls.total, clients: this.connections.clients };
   }
 
   private counted(admitted: Admitted, what: 'connection' | 'longPoll'): Admitted {

@@ -34,10 +34,8 @@ import { parseTarget, reservationCost } from './target.js';
 
 export interface PipelineOptions {
   readonly router: Router;
-  /** The access rules; a function when they depend on the request (forwarded requests). */
-  readonly policy: AccessPolicy | ((req: IncomingMessage) => AccessPolicy);
-  /** The client address for the log, when the socket's peer is a proxy in front. */
-  readonly remoteOf?: (req: IncomingMessage) => string | undefined;
+  /** The access rules of this server's mode. */
+  readonly policy: AccessPolicy;
   readonly log: Logger;
   /** Value of the Server header. */
   readonly serverHeader: string;
@@ -45,13 +43,13 @@ export interface PipelineOptions {
    * False for a family that is switched off by configuration, or that this server does not serve
    * (`--serve`): it then answers 404.
    */
-  readonly familyEnabled: (family: Family, req: IncomingMessage) => boolean;
+  readonly familyEnabled: (family: Family) => boolean;
   /**
-   * True for requests on the owner-only control socket, which alone serve control routes (a
-   * function: requests a dedicated web server forwarded there are not control requests).
+   * True for the owner-only control socket, which alone serves control routes (a dedicated web
+   * server's clients reach the node through servers of its own, never this one).
    */
-  readonly control?: boolean | ((req: IncomingMessage) => boolean);
-  /** Long-poll limits, and the per-client limit of forwarded requests. */
+  readonly control?: boolean;
+  /** Long-poll limits (connections are admitted by the listener, src/http/listener.ts). */
   readonly admission?: Admission;
   /** Told of every request's route and completion (the metrics). */
   readonly observer?: RequestObserver;
@@ -70,7 +68,6 @@ export interface Pipeline {
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { router, log } = options;
-  const policyOf = typeof options.policy === 'function' ? options.policy : () => options.policy as AccessPolicy;
 
   function logCompletion(ctx: Context, res: ServerResponse): void {
     // One line per request (STYLE 7): 5xx at error, the rest at info. Built only when written.
@@ -134,16 +131,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     });
     const method = ctx.method;
     const rawUrl = req.url ?? '/';
-    const forwardedFor = options.remoteOf?.(req);
-    ctx.client = forwardedFor ?? req.socket.remoteAddress ?? 'local';
+    // A dedicated server's client comes through its link with its own address (LinkSocket).
+    ctx.client = req.socket.remoteAddress ?? 'local';
 
     try {
-      if (forwardedFor !== undefined && options.admission) {
-        // A dedicated server's client: its requests in progress are its connections.
-        const admitted = options.admission.forwardedRequest(forwardedFor);
-        if (typeof admitted === 'string') fail(admitted, { headers: { 'Retry-After': '1' }, why: 'connection limit (forwarded)' });
-        res.once('close', admitted);
-      }
       if (method.length + rawUrl.length + 11 > MAX_REQUEST_LINE) fail('HTTP_HEADERS_TOO_LARGE');
       if (req.rawHeaders.length / 2 >= MAX_HEADER_COUNT) fail('HTTP_HEADERS_TOO_LARGE');
       if (req.httpVersionMajor !== 1) fail('HTTP_BAD_REQUEST', { reason: 'Unsupported HTTP version' });
@@ -153,14 +144,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const target = parseTarget(rawUrl, credentialCost);
       ctx.path = target.path;
       ctx.query = target.query;
-      const control = typeof options.control === 'function' ? options.control(req) : options.control === true;
+      const control = options.control === true;
       const family = router.family(target.path, control);
       ctx.contentType = checkFraming(req, family?.rawBody);
       const unframed = isUnframed(req);
 
-      const policy = policyOf(req);
+      const policy = options.policy;
       policy.checkHost?.(req.headers.host);
-      if (!family || !options.familyEnabled(family, req)) fail('HTTP_NOT_FOUND');
+      if (!family || !options.familyEnabled(family)) fail('HTTP_NOT_FOUND');
       if (family.resultFormat === 'html') ctx.resultFormat = 'html';
 
       checkPeer(req, policy);

@@ -22,7 +22,6 @@ import { uiHandlers } from './api/ui.js';
 import { metricsHandler } from './api/metrics.js';
 import type { MetricsService } from '../services/metrics/types.js';
 import type { Family, QueryDoc, Route } from './router.js';
-import type { IncomingMessage } from 'node:http';
 import type { SyncService } from '../services/sync/types.js';
 import { SYNC_CONTENT_TYPE } from '../services/sync/dialer.js';
 import { syncHandlers } from './api/sync.js';
@@ -44,8 +43,6 @@ export interface ApiServices {
   readonly hostFacts: () => HostFacts;
   readonly nodeFacts: () => Promise<NodeFacts>;
   readonly sync: SyncService;
-  /** The client's address (a dedicated server's client, for forwarded requests). */
-  readonly remoteOf: (req: IncomingMessage) => string;
   /** Applies the configuration file now (the node started by `tendril start`); absent: nothing to apply. */
   readonly reloadConfig?: () => void;
   /** The node's metrics; absent when metrics.enable is off (/metrics answers 404). */
@@ -121,7 +118,7 @@ export function buildRoutes(services: ApiServices): Route[] {
   const rd = directHandlers(services.direct);
   const RD = FAMILIES.direct;
   const system = systemHandler(services.hostFacts, services.nodeFacts);
-  const sy = syncHandlers(services.sync, services.remoteOf);
+  const sy = syncHandlers(services.sync);
   const op = operationHandlers(services.reloadConfig);
   const ui = uiHandlers();
   const TK = FAMILIES.tokens;

@@ -256,8 +256,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         hostFacts: () => hostFacts(paths.storeDir),
         nodeFacts,
         sync,
-        // A dedicated server's clients come through its link with their own addresses.
-        remoteOf: (req) => req.socket.remoteAddress ?? 'local',
         reloadConfig: options.reloadConfig,
         metrics,
         direct,

@@ -3,7 +3,6 @@
  * §2), the peers' status (`GET /restful/sync/peers.json`) and the routing table
  * (`GET /restful/route/all.json`, spec §6.1).
  */
-import type { IncomingMessage } from 'node:http';
 import type { JsonValue } from '../../errors.js';
 import { SYNC_CONTENT_TYPE } from '../../services/sync/dialer.js';
 import type { PeerStatus, SyncService } from '../../services/sync/types.js';
@@ -80,11 +79,11 @@ const ROUTE_COLUMNS = [
 
 const hex = (b: Buffer | undefined): string | null => (b === undefined ? null : b.toString('hex').toUpperCase());
 
-export function syncHandlers(sync: SyncService, remoteOf: (req: IncomingMessage) => string): SyncHandlers {
+export function syncHandlers(sync: SyncService): SyncHandlers {
   return {
     link(ctx) {
       ctx.body(); // sends 100 Continue if the client asked for it; the chunks are read off the request itself
-      const body = sync.accept(chunksOf(ctx.req), { remote: remoteOf(ctx.req), canWrite: ctx.principal.canWrite }, () => ctx.req.destroy());
+      const body = sync.accept(chunksOf(ctx.req), { remote: ctx.client, canWrite: ctx.principal.canWrite }, () => ctx.req.destroy());
       return { kind: 'body', status: 200, contentType: SYNC_CONTENT_TYPE, body: () => body, length: undefined, live: true };
     },
     peers(): JsonTable {
