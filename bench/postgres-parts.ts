@@ -17,6 +17,8 @@ export interface Cluster {
   database(): Promise<string>;
   /** `count` nodes (instances of their own) on the database at `url`. */
   nodes(url: string, count: number): Promise<Array<Proc & { port: number; instance: string }>>;
+  /** Stops `node` and starts its instance again (a new process and port). */
+  restart(node: Proc & { instance: string }): Promise<Proc & { port: number; instance: string }>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,13 @@ export async function startCluster(): Promise<Cluster> {
       }
       return out;
     },
+    async restart(node) {
+      await node.stop();
+      started.splice(started.indexOf(node), 1);
+      const again = { ...(await startTendril(node.instance)), instance: node.instance };
+      started.push(again);
+      return again;
+    },
     async stop() {
       for (const node of started) await node.stop();
       await admin.end({ timeout: 1 });
@@ -52,27 +61,67 @@ export async function startCluster(): Promise<Cluster> {
 }
 
 /**
- * Bench only: `count` rows straight into rhizome_manifests with one INSERT … SELECT (ids from the
- * store's sequence, the usage counter kept right), so that lists and inserts can be timed against
- * a store of a million bundles without signing a million manifests first. The rows are empty
- * bundles with made-up ids and manifest bytes: the store never parses them, lists show them.
+ * Bench only: `count` bundles written straight into the store's tables with INSERT … SELECT (ids
+ * from the store's sequence, the usage counter kept right), so that lists and inserts can be timed
+ * against a store of a million bundles without signing a million manifests first. The rows are
+ * shaped like a mesh's store, so that every index a commit touches is as large and as random as
+ * there: distinct BIDs; 40 % files (names, sizes 1 B–8 KiB, half of them with an author and
+ * sender), 40 % MeshMS2 conversations and 20 % MeshMB1 feeds (journals: tail, sender, recipient
+ * for MeshMS2, payloads of 64 B–1 KiB) among 10,007 identities; 3 % of the files empty; versions
+ * and dates in milliseconds; a payload row for every non-empty bundle (distinct hashes; the bytes
+ * are filler, nothing reads them); manifest text with every field a real one has, and 97 bytes of
+ * signature block (about 330–520 bytes). Nothing parses or verifies these rows; lists show them.
  */
 export async function bulkFill(url: string, count: number): Promise<number> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   const started = performance.now();
   try {
     await sql.begin(async (tx) => {
+      const [{ last } = { last: '0' }] = await tx<Array<{ last: string }>>`SELECT COALESCE(max(id), 0)::text AS last FROM rhizome_manifests`;
       await tx`
-        INSERT INTO rhizome_manifests (id, bid, version, inserttime, filesize, service, name, manifest)
-        SELECT nextval('rhizome_rowid'), decode(md5('bulk' || i) || md5('fill' || i), 'hex'), int8send(1::bigint),
-               (extract(epoch FROM now()) * 1000)::bigint, 0, 'file', 'bulk-' || i, convert_to('service=file' || chr(10) || 'name=bulk-' || i || chr(10), 'UTF8')
-        FROM generate_series(1, ${count}::int) AS i`;
-      await tx`UPDATE rhizome_usage SET bundles = bundles + ${count}`;
+        INSERT INTO rhizome_manifests (id, bid, version, inserttime, filesize, filehash, tail, service, name, sender, recipient, date, author, manifest)
+        SELECT nextval('rhizome_rowid'), bid, int8send(version), inserttime, filesize, filehash, int8send(tail), service, name, sender, recipient, date, author,
+               convert_to(concat_ws(chr(10),
+                 'id=' || upper(encode(bid, 'hex')), 'version=' || version, 'filesize=' || filesize,
+                 'filehash=' || upper(encode(filehash, 'hex')), 'tail=' || tail, 'service=' || service, 'name=' || name,
+                 'sender=' || upper(encode(sender, 'hex')), 'recipient=' || upper(encode(recipient, 'hex')),
+                 'crypt=' || CASE WHEN service = 'MeshMS2' THEN 1 END, 'date=' || date) || chr(10), 'UTF8')
+                 || decode('00' || '17' || repeat(md5('signature' || i), 4) || md5('key' || i) || md5('key-' || i), 'hex')
+        FROM (
+          SELECT i, bid, kind, filesize, CASE WHEN filesize > 0 THEN filehash END AS filehash, inserttime, date,
+                 CASE WHEN kind = 'file' THEN date ELSE tail + filesize END AS version,
+                 CASE WHEN kind = 'file' THEN NULL ELSE tail END AS tail,
+                 kind AS service,
+                 CASE kind WHEN 'file' THEN 'file-' || i || (ARRAY['.txt', '.jpg', '.pdf', '.apk'])[1 + i % 4] WHEN 'MeshMB1' THEN 'feed-' || (i % 10007) END AS name,
+                 CASE WHEN kind <> 'file' OR i % 2 = 0 THEN decode(md5('sid' || (i % 10007)) || md5('sid-' || (i % 10007)), 'hex') END AS sender,
+                 CASE WHEN kind = 'MeshMS2' THEN decode(md5('sid' || ((i * 31 + 7) % 10007)) || md5('sid-' || ((i * 31 + 7) % 10007)), 'hex') END AS recipient,
+                 CASE WHEN kind <> 'file' OR i % 2 = 0 THEN decode(md5('sid' || (i % 10007)) || md5('sid-' || (i % 10007)), 'hex') END AS author
+          FROM (
+            SELECT i, decode(md5('bulk' || i) || md5('fill' || i), 'hex') AS bid,
+                   CASE WHEN i % 5 < 2 THEN 'file' WHEN i % 5 < 4 THEN 'MeshMS2' ELSE 'MeshMB1' END AS kind,
+                   CASE WHEN i % 5 < 2 THEN CASE WHEN i % 33 = 0 THEN 0 ELSE 1 + (hashint4(i) & 8191) END ELSE 64 + (hashint4(-i) & 1023) END AS filesize,
+                   sha512(int8send(i)) AS filehash,
+                   ((hashint4(i + 1) & 65535) * 37)::bigint AS tail,
+                   now_ms - (${count}::bigint - i) * 1000 AS inserttime,
+                   now_ms - (${count}::bigint - i) * 1000 - (hashint4(i + 2) & 4095) AS date
+            FROM generate_series(1, ${count}::int) AS i, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) AS clock
+          ) AS base
+        ) AS row
+        ORDER BY i`;
+      await tx`
+        INSERT INTO rhizome_payloads (hash, length, inserttime, data)
+        SELECT filehash, filesize, inserttime, substring(decode(repeat(md5(encode(filehash, 'hex')), (filesize / 16 + 1)::int), 'hex') FOR filesize::int)
+        FROM rhizome_manifests WHERE id > ${last}::bigint AND filehash IS NOT NULL`;
+      await tx`
+        UPDATE rhizome_usage SET bundles = bundles + ${count},
+          bytes = bytes + (SELECT sum(length(manifest)) + sum(filesize) FROM rhizome_manifests WHERE id > ${last}::bigint)`;
     });
-    // A store that grew to a million bundles over time has been vacuumed along the way: without
-    // this, autovacuum's first pass over the new rows (and the hint bits of their first readers)
-    // would run during the timed inserts, on the same two cores.
-    await sql`VACUUM (ANALYZE) rhizome_manifests`;
+    // A store that grew to a million bundles over time has been vacuumed and checkpointed along
+    // the way: without this, autovacuum's first pass over the new rows (and the hint bits of their
+    // first readers) and the checkpoint of everything just written would run during the timed
+    // inserts, on the same two cores and disk.
+    await sql`VACUUM (ANALYZE) rhizome_manifests, rhizome_payloads`;
+    await sql`CHECKPOINT`;
   } finally {
     await sql.end({ timeout: 1 });
   }
