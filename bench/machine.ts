@@ -9,14 +9,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const INTERVAL_MS = 2000;
 
-interface ProcStat {
+export interface ProcStat {
   readonly ppid: number;
   /** utime + stime, ms. */
   readonly cpuMs: number;
   readonly name: string;
 }
 
-function readProcs(): Map<number, ProcStat> {
+/** Every process's parent, CPU time and name, from /proc. */
+export function readProcs(): Map<number, ProcStat> {
   const procs = new Map<number, ProcStat>();
   let entries: string[];
   try {

@@ -13,7 +13,10 @@
  *     from A's 201 to the row on B. Target: p99 < 100 ms.
  *   - a 1 GiB payload inserted and downloaded: MB/s and the node's peak RSS.
  */
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { measureCpu, type CpuSplit } from './cpu-split.js';
 import { fmt, HARRY, load, makeInstance, removeInstance, startTendril, type LoadResult } from './harness.js';
 import { bulkFill, largeTransfer, startCluster, type Transfer } from './postgres-parts.js';
 import { insertMany, MULTIPART, percentile, smallInsertBody, timed } from './rhizome-client.js';
@@ -38,7 +41,7 @@ export interface SizeFigures {
 
 export interface PostgresBench {
   readonly sqlite: LoadResult;
-  readonly nodes: Array<{ readonly count: number; readonly total: number; readonly perNode: number[]; readonly p99Ms: number; readonly failed: number }>;
+  readonly nodes: Array<{ readonly count: number; readonly total: number; readonly perNode: number[]; readonly p99Ms: number; readonly failed: number; readonly cpu: CpuSplit }>;
   readonly sizes: SizeFigures[];
   /** ms from A's 201 to the row on B, sorted; rows never seen. */
   readonly crossNode: { readonly latencies: number[]; readonly missing: number };
@@ -126,16 +129,21 @@ export async function benchPostgres(seconds: number): Promise<PostgresBench> {
   const cluster = await startCluster();
   try {
     const nodes: PostgresBench['nodes'] = [];
+    // The postmaster's pid is the first line of its socket's lock file.
+    const postmaster = Number(readFileSync(join(cluster.server.socketDir, `.s.PGSQL.${cluster.server.port}.lock`), 'utf8').split('\n')[0]);
     for (const count of [1, 2, 4]) {
       const running = await cluster.nodes(await cluster.database(), count);
       await Promise.all(running.map((n) => insertLoad(n.port, 2)));
+      const cpuEnd = measureCpu(running.map((n) => n.child.pid!), postmaster);
       const results = await Promise.all(running.map((n) => insertLoad(n.port, seconds)));
+      const cpu = cpuEnd();
       nodes.push({
         count,
         total: results.reduce((s, r) => s + r.requestsPerSecond, 0),
         perNode: results.map((r) => r.requestsPerSecond),
         p99Ms: Math.max(...results.map((r) => r.p99Ms)),
         failed: results.reduce((s, r) => s + r.errors + r.non2xx, 0),
+        cpu,
       });
       for (const n of running) await n.stop();
     }
@@ -180,6 +188,8 @@ export function reportPostgres(b: PostgresBench): string[] {
     '',
     `Targets: 4 nodes ≥ 2.5 × one node: ${fmt(four / one, 2)} × — **${verdict(four >= 2.5 * one)}**; one node ≥ 0.5 × SQLite: ${fmt(one / b.sqlite.requestsPerSecond, 2)} × — **${verdict(one >= 0.5 * b.sqlite.requestsPerSecond)}**.`,
     '',
+    ...cpuTable(b.nodes),
+    '',
     '| bundles in the store | filled in | bundlelist.json first byte ms | last byte ms | bytes | single insert p50 ms | p99 ms |',
     '|---:|---:|---:|---:|---:|---:|---:|',
     ...b.sizes.map(
@@ -194,5 +204,23 @@ export function reportPostgres(b: PostgresBench): string[] {
     `Cross-node newsince (long-poll on node B, ${CROSS_ROUNDS} inserts on node A one at a time, from A's 201 to the row on B): p50 ${fmt(percentile(b.crossNode.latencies, 50), 1)} ms, p99 ${fmt(cross99, 1)} ms, max ${fmt(b.crossNode.latencies.at(-1) ?? NaN, 1)} ms, ${b.crossNode.missing} never seen. Target p99 < 100 ms: **${verdict(cross99 < 100 && b.crossNode.missing === 0)}**.`,
     '',
     `1 GiB payload: insert ${fmt(b.large.insert.mbps, 1)} MB/s (node peak RSS ${fmt(b.large.insert.peakRssMiB)} MiB), raw.bin ${fmt(b.large.download.mbps, 1)} MB/s (peak RSS ${fmt(b.large.download.peakRssMiB)} MiB); RSS before: ${fmt(b.large.idleRssMiB)} MiB.`,
+  ];
+}
+
+/**
+ * Where the CPU went in each run of small inserts, per insert. When the machine's cores are all
+ * busy, the sum bounds the figure: more node processes then only share the same cores, and a
+ * scale-out figure needs the nodes, the load generators and the database on machines of their own.
+ */
+function cpuTable(nodes: PostgresBench['nodes']): string[] {
+  const perInsert = (ms: number, n: PostgresBench['nodes'][number]): number => ms / (n.total * n.cpu.seconds);
+  return [
+    '| CPU during the small inserts | machine busy, cores | nodes ms/insert | PostgreSQL ms/insert | load generator ms/insert | sum ms/insert | inserts/s all cores could give at that cost |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...nodes.map((n) => {
+      const parts = [n.cpu.nodesMs, n.cpu.postgresMs, n.cpu.benchMs].map((ms) => perInsert(ms, n));
+      const sum = parts.reduce((a, b) => a + b, 0);
+      return `| ${n.count} node${n.count > 1 ? 's' : ''} | ${fmt(n.cpu.busyCores, 2)} of ${n.cpu.cores} | ${parts.map((v) => fmt(v, 2)).join(' | ')} | ${fmt(sum, 2)} | ${fmt((n.cpu.cores * 1000) / sum)} |`;
+    }),
   ];
 }

@@ -23,7 +23,10 @@ const quote = (word: string): string => `'${word.replace(/'/g, "'\\''")}'`;
 
 /** Runs `tendril --instance DIR ...args` on a pseudo-terminal. */
 export function cliInTerminal(instance: string, args: readonly string[], env: Record<string, string> = {}): TerminalRun {
-  const command = [process.execPath, ...cliArgs(instance, args)].map(quote).join(' ');
+  // script runs the command through $SHELL -c, or /bin/sh where SHELL is unset (as on a fresh CI
+  // machine). exec makes the command the terminal's only foreground process: a dash left waiting
+  // in between would die of the Ctrl-C itself and turn the command's own exit code into 130.
+  const command = `exec ${[process.execPath, ...cliArgs(instance, args)].map(quote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...cliEnv(env), TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
   const watched = watchChild(child);
   let text = '';

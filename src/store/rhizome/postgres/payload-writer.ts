@@ -11,14 +11,15 @@
  * once the COPY stream has taken the bytes (backpressure).
  *
  * Nothing is visible until a commit names the blob; a writer that is aborted deletes its blob,
- * and the blob of a node that dies is deleted by another node's sweeper (sweeper.ts).
+ * and the blob of a node that dies is deleted by another node's sweeper (sweeper.ts). What is
+ * common to both stores' writers is in ../spilling-writer.ts.
  */
-import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { Database } from '../../postgres/database.js';
 import { translatePostgresError } from '../../postgres/errors.js';
-import type { FinishedPayload, PayloadWriter } from '../types.js';
+import { SpillingPayloadWriter } from '../spilling-writer.js';
+import type { FinishedPayload } from '../types.js';
 import { COPY_HEADER, COPY_TRAILER, copyChunk } from './copy-format.js';
 
 /** Bytes per rhizome_chunks row; readers rely on every chunk but the last being this long. */
@@ -29,17 +30,9 @@ const SEGMENT = 32;
 /** What a commit takes from a finished writer. */
 export type Handoff = { readonly kind: 'inline'; readonly data: Buffer } | { readonly kind: 'blob'; readonly blob: bigint };
 
-type State = 'writing' | 'finished' | 'stored' | 'aborted' | 'failed';
-
-export class PostgresPayloadWriter implements PayloadWriter {
+export class PostgresPayloadWriter extends SpillingPayloadWriter {
   readonly #db: Database;
-  readonly #maxBlobSize: number;
   readonly #onFinished: (payload: FinishedPayload, writer: PostgresPayloadWriter) => void;
-  readonly #hash = createHash('sha512');
-  #state: State = 'writing';
-  #length = 0;
-  #buffered: Buffer[] = [];
-  #inline: Buffer | undefined;
   #blob: bigint | undefined;
   /** The chunk being filled, and how much of it is. */
   #chunk: Buffer | undefined;
@@ -49,85 +42,33 @@ export class PostgresPayloadWriter implements PayloadWriter {
   /** The uploads pool's connection the COPY runs on, held for that COPY alone. */
   #conn: { release(): void } | undefined;
   #copyChunks = 0;
-  #finished: FinishedPayload | undefined;
-  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(db: Database, maxBlobSize: number, onFinished: (payload: FinishedPayload, writer: PostgresPayloadWriter) => void) {
+    super(maxBlobSize, true);
     this.#db = db;
-    this.#maxBlobSize = maxBlobSize;
     this.#onFinished = onFinished;
-  }
-
-  get length(): number {
-    return this.#length;
-  }
-
-  write(chunk: Buffer): Promise<void> {
-    return this.#enqueue(() => this.#write(chunk));
-  }
-
-  finish(): Promise<FinishedPayload> {
-    return this.#enqueue(() => this.#finish());
-  }
-
-  abort(): Promise<void> {
-    return this.#enqueue(() => this.#abort());
   }
 
   /** The finished bytes, for a commit; undefined unless finished and not yet stored. */
   handoff(): Handoff | undefined {
-    if (this.#state !== 'finished') return undefined;
+    if (!this.handedOver) return undefined;
     if (this.#blob !== undefined) return { kind: 'blob', blob: this.#blob };
-    return { kind: 'inline', data: this.#inline ?? Buffer.alloc(0) };
+    return { kind: 'inline', data: this.inline };
   }
 
   /** A commit settled the payload: its blob became it, or was deleted as a duplicate. */
   stored(): void {
-    if (this.#state !== 'finished') return;
-    this.#inline = undefined;
-    this.#blob = undefined;
-    this.#state = 'stored';
+    if (this.markStored()) this.#blob = undefined;
   }
 
-  #enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(op);
-    this.#chain = run.catch(() => undefined);
-    return run;
-  }
-
-  async #write(bytes: Buffer): Promise<void> {
-    if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
-    if (bytes.length === 0) return;
-    try {
-      this.#hash.update(bytes);
-      this.#length += bytes.length;
-      if (this.#blob === undefined) {
-        // Copied: the caller may reuse its buffer once write() resolves.
-        if (this.#length <= this.#maxBlobSize) {
-          this.#buffered.push(Buffer.from(bytes));
-          return;
-        }
-        await this.#startBlob();
-      }
-      await this.#append(bytes);
-    } catch (err) {
-      this.#state = 'failed';
-      await this.#dropCopy(err);
-      throw this.#translate(err);
-    }
-  }
-
-  async #startBlob(): Promise<void> {
+  protected async spill(): Promise<void> {
     const key = await this.#db.session.key();
     const [row] = await this.#db.sql<Array<{ id: bigint }>>`
       INSERT INTO rhizome_blobs (state, session) VALUES (0, ${key.toString()}::bigint) RETURNING id`;
     this.#blob = row!.id;
-    const buffered = this.#buffered;
-    this.#buffered = [];
-    for (const part of buffered) await this.#append(part);
   }
 
-  async #append(bytes: Buffer): Promise<void> {
+  protected async append(bytes: Buffer): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
       this.#chunk ??= Buffer.allocUnsafe(CHUNK);
@@ -136,6 +77,33 @@ export class PostgresPayloadWriter implements PayloadWriter {
       offset += n;
       if (this.#used === CHUNK) await this.#sendChunk();
     }
+  }
+
+  protected async seal(): Promise<undefined> {
+    if (this.#used > 0) await this.#sendChunk();
+    await this.#endCopy();
+    return undefined; // hashed as the bytes came
+  }
+
+  protected async failed(err: unknown): Promise<unknown> {
+    await this.#dropCopy(err);
+    this.#db.observe(err);
+    return translatePostgresError(err);
+  }
+
+  protected async discard(): Promise<void> {
+    this.#chunk = undefined;
+    await this.#dropCopy(undefined);
+    const blob = this.#blob;
+    this.#blob = undefined;
+    if (blob === undefined) return;
+    // Pending only: a committed blob is the store's now. If this fails, the sweeper deletes it
+    // once nobody could still finish it.
+    await this.#db.sql`DELETE FROM rhizome_blobs WHERE id = ${blob.toString()}::bigint AND state = 0`.catch(() => undefined);
+  }
+
+  protected settled(payload: FinishedPayload): void {
+    this.#onFinished(payload, this);
   }
 
   async #sendChunk(): Promise<void> {
@@ -180,49 +148,6 @@ export class PostgresPayloadWriter implements PayloadWriter {
       await finished(copy).catch(() => undefined);
     }
     this.#releaseConn();
-  }
-
-  async #finish(): Promise<FinishedPayload> {
-    if ((this.#state === 'finished' || this.#state === 'stored') && this.#finished !== undefined) return this.#finished;
-    if (this.#state !== 'writing') throw new Error(`payload writer is ${this.#state}`);
-    try {
-      if (this.#blob !== undefined) {
-        if (this.#used > 0) await this.#sendChunk();
-        await this.#endCopy();
-      } else {
-        this.#inline = Buffer.concat(this.#buffered);
-        this.#buffered = [];
-      }
-    } catch (err) {
-      this.#state = 'failed';
-      await this.#dropCopy(err);
-      throw this.#translate(err);
-    }
-    const payload: FinishedPayload = { hash: this.#hash.digest(), length: this.#length };
-    this.#finished = payload;
-    this.#state = 'finished';
-    this.#onFinished(payload, this);
-    return payload;
-  }
-
-  async #abort(): Promise<void> {
-    if (this.#state === 'stored' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
-    this.#buffered = [];
-    this.#inline = undefined;
-    this.#chunk = undefined;
-    await this.#dropCopy(undefined);
-    const blob = this.#blob;
-    this.#blob = undefined;
-    if (blob === undefined) return;
-    // Pending only: a committed blob is the store's now. If this fails, the sweeper deletes it
-    // once nobody could still finish it.
-    await this.#db.sql`DELETE FROM rhizome_blobs WHERE id = ${blob.toString()}::bigint AND state = 0`.catch(() => undefined);
-  }
-
-  #translate(err: unknown): unknown {
-    this.#db.observe(err);
-    return translatePostgresError(err);
   }
 }
 
