@@ -95,6 +95,18 @@ describe('Rhizome store (postgres): three nodes on one database', () => {
     }
   });
 
+  it('under concurrent inserts on every node, each node hears every bundle once, in row id order', async () => {
+    const COUNT = 150;
+    const heard = nodes.map((n) => hear(n.store, COUNT));
+    // Many commits at once on every node: notifications arrive faster than one read each.
+    const made = await Promise.all(Array.from({ length: COUNT }, (_, i) => insert(nodes[i % 3]!.store, { service: 'burst' })));
+    const rowids = made.map((m) => m.bundle.rowid).sort((x, y) => x - y);
+    for (const bundles of await Promise.all(heard)) {
+      assert.deepEqual(bundles.map((b) => b.rowid), rowids);
+      assert.ok(bundles.every((b) => b.service === 'burst'));
+    }
+  });
+
   it('a download on one node reads to the end while another node replaces its bundle; the blob goes after', async () => {
     const [a, b] = nodes as [Node, Node, Node];
     const bytes = randomBytes(3 * 1024 * 1024 + 5);

@@ -27,6 +27,12 @@ export class RemoteBundles {
   #chain: Promise<void> = Promise.resolve();
   /** Reads and announcements queued in the chain, not yet done. */
   #tasks = 0;
+  /**
+   * The row ids of the read queued last in the chain, while it has not started: ids heard
+   * meanwhile join it. Under load notifications come faster than reads, and each node reads what
+   * every other node stores, so one query per notification would grow with the number of nodes.
+   */
+  #open: number[] | undefined;
 
   constructor(db: Database, nodeId: string, log: Logger, announce: (bundles: readonly ListedBundle[]) => void) {
     this.#db = db;
@@ -91,11 +97,23 @@ export class RemoteBundles {
       .split(',')
       .map(Number)
       .filter((id) => Number.isSafeInteger(id) && id > 0);
-    if (ids.length > 0) this.#run(() => this.#fetch(ids));
+    if (ids.length === 0) return;
+    if (this.#open !== undefined) {
+      this.#open.push(...ids);
+      return;
+    }
+    const batch = ids;
+    this.#run(() => {
+      if (this.#open === batch) this.#open = undefined;
+      return this.#fetch(batch);
+    });
+    this.#open = batch;
   }
 
   /** One read at a time, in order, so subscribers hear bundles in the order they were stored. */
   #run(task: () => Promise<void>): void {
+    // Ids heard after this task must not be read before it: the open batch closes.
+    this.#open = undefined;
     this.#tasks++;
     this.#chain = this.#chain
       .then(task)
