@@ -206,10 +206,11 @@ export function startHello(): Promise<Proc & { port: number }> {
   return startServer('hello');
 }
 
-export function tendril(instance: string, args: string[]): Promise<string> {
+export function tendril(instance: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [ENTRY, '--instance', instance, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -221,7 +222,11 @@ export function tendril(instance: string, args: string[]): Promise<string> {
 export async function makeInstance(config: Record<string, string> = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'tendril-bench-'));
   const entries = { 'api.restful.users.harry.password': 'potter', ...config };
-  for (const [k, v] of Object.entries(entries)) await tendril(dir, ['config', 'set', k, v]);
+  for (const [k, v] of Object.entries(entries)) {
+    // A password goes by the environment, as the CLI asks, not on the command line.
+    if (k.endsWith('.password')) await tendril(dir, ['config', 'set', k], { TENDRIL_PASSWORD: v });
+    else await tendril(dir, ['config', 'set', k, v]);
+  }
   return dir;
 }
 
