@@ -190,6 +190,33 @@ export function recoverBundleSecret(bk: Uint8Array, rhizomeSecret: Uint8Array, b
   return isBundleSecretOf(secret, bid) ? secret : undefined;
 }
 
+/** The field of both curves: integers modulo 2^255 − 19. */
+const P = (1n << 255n) - 19n;
+const LOW_255 = (1n << 255n) - 1n;
+
+/** 32 little-endian bytes as an integer below 2^255 (an Ed25519 key's top bit, x's sign, dropped). */
+function fieldElement(bytes: Uint8Array): bigint {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, 32);
+  const n = b.readBigUInt64LE(0) | (b.readBigUInt64LE(8) << 64n) | (b.readBigUInt64LE(16) << 128n) | (b.readBigUInt64LE(24) << 192n);
+  return (n & LOW_255) % P;
+}
+
+/**
+ * Whether `sid` is the Curve25519 image of `bid` (bundleIdToSid(bid) equals it): a self-signed
+ * bundle's sender (§7.7). Listings ask this of every row with a sender, and the conversion (a
+ * field inversion and point checks) costs tens of microseconds; so the image's defining equation,
+ * u = (1 + y) / (1 − y), is checked first as u·(1 − y) = 1 + y, one multiplication. Most rows
+ * fail it, which proves they are not self-signed; a row that passes is confirmed by the conversion.
+ */
+export function isSidOfBundle(bid: Uint8Array, sid: Uint8Array): boolean {
+  expectLength('BID', bid, BID_BYTES);
+  if (sid.length !== 32) return false;
+  const y = fieldElement(bid);
+  const u = fieldElement(sid);
+  if ((u * (1n + P - y)) % P !== (1n + y) % P) return false;
+  return bundleIdToSid(bid)?.equals(sid) ?? false;
+}
+
 /**
  * Curve25519 image of a BID (crypto_sign_ed25519_pk_to_curve25519): the SID a self-signed bundle's
  * `sender` equals (§7.7), and the other side's key for a recipient-only payload (§7.8). Undefined

@@ -11,6 +11,7 @@ import {
   bundleKeyPairFromSecret,
   computeBundleKey,
   isBundleSecretOf,
+  isSidOfBundle,
   manifestDigest,
   manifestSigner,
   meshmbActivitySeedString,
@@ -288,5 +289,27 @@ void describe('deterministic bundles (§7.12, §7.13)', () => {
   void it('the MeshMB feed is self-signed: sender = Curve25519(BID)', () => {
     const m = parseManifest(readFileSync(join(VECTORS, 'meshmb', 'feed', 'manifest.rhm')));
     assert.deepEqual(bundleIdToSid(m.id!), m.sender);
+    assert.equal(isSidOfBundle(m.id!, m.sender!), true);
+  });
+
+  void it("isSidOfBundle agrees with the conversion: each key's own image, and no other", () => {
+    const keys = Array.from({ length: 200 }, () => randomBundleKeyPair().bid);
+    for (const [i, bid] of keys.entries()) {
+      const sid = bundleIdToSid(bid)!;
+      assert.equal(isSidOfBundle(bid, sid), true);
+      assert.equal(isSidOfBundle(bid, bundleIdToSid(keys[(i + 1) % keys.length]!)!), false, 'the image of another key');
+      const flipped = Buffer.from(sid);
+      flipped[i % 32]! ^= 1 << (i % 8);
+      assert.equal(isSidOfBundle(bid, flipped), false, 'one bit changed');
+      // The sign bit of the BID is not in the image: the other sign's point has the same one,
+      // and the conversion decides whether it is valid.
+      const other = Buffer.from(bid);
+      other[31]! ^= 0x80;
+      assert.equal(isSidOfBundle(other, sid), bundleIdToSid(other)?.equals(sid) ?? false);
+    }
+    // Not curve points (y = 1 is the neutral element; all ones is no canonical y): never an image.
+    const one = Buffer.alloc(32);
+    one[0] = 1;
+    for (const bid of [one, Buffer.alloc(32, 0xff)]) assert.equal(isSidOfBundle(bid, Buffer.alloc(32)), bundleIdToSid(bid)?.equals(Buffer.alloc(32)) ?? false);
   });
 });

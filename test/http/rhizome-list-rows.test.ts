@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { send } from '../helpers/meshmb.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { insert, loadReferenceIdentities, manifestFields, referenceIdentities } from '../helpers/rhizome.js';
 
@@ -122,5 +123,21 @@ void describe('bundle lists from kept rows', () => {
     await loadReferenceIdentities(t);
     assert.equal((await t.request('PUT', `/restful/keyring/${BOB.sid}/lock`)).status, 200);
     assert.equal(await list(), text);
+  });
+
+  void it('a self-signed row (a MeshMB feed) names its sender as author, from here or not; a sender alone does not', async () => {
+    await send(t, CAROL.identity, 'a feed of my own');
+    const authorship = (tb: Table, match: (row: unknown[]) => boolean): unknown[][] =>
+      tb.rows.filter(match).map((row) => [row[column(tb, '.author')], row[column(tb, '.fromhere')]]);
+    const feed = (tb: Table) => (row: unknown[]): boolean => row[column(tb, 'service')] === 'MeshMB1' && row[column(tb, 'sender')] === CAROL.sid;
+    let tb = table(await list());
+    assert.deepEqual(authorship(tb, feed(tb)), [[CAROL.sid, 1]]);
+    assert.equal((await t.request('PUT', `/restful/keyring/${CAROL.sid}/lock`)).status, 200);
+    tb = table(await list());
+    assert.deepEqual(authorship(tb, feed(tb)), [[CAROL.sid, 0]], 'self-signed: the sender is the author, though not from here');
+    // Bob (locked) sent the `wah` bundles under keys of their own: no author can be named.
+    const sentByBob = authorship(tb, (row) => row[column(tb, 'service')] === 'wah');
+    assert.equal(sentByBob.length, BUNDLES / 50);
+    assert.ok(sentByBob.every(([author, fromhere]) => author === null && fromhere === 0));
   });
 });

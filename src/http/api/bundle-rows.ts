@@ -55,6 +55,14 @@ export class BundleRows {
   readonly #rhizome: RhizomeService;
   readonly #kept = new Map<number, Kept>();
   /**
+   * The kept row ids, oldest first (from `#oldest` on), so the oldest is evicted without asking the
+   * Map for its first key: a Map that has rows deleted from its front keeps their empty slots
+   * until it is rebuilt, and walking past them made a listing of a million rows spend a fifth of
+   * its time here.
+   */
+  #order: number[] = [];
+  #oldest = 0;
+  /**
    * Whole batches of plain rows (no token, author or sender), by their first row id: a listing
    * of rows that have not changed since the last is then a comparison of row ids per batch.
    */
@@ -152,7 +160,12 @@ export class BundleRows {
     const tail = `,${[b.filesize, hexOrNull(b.filehash), hexOrNull(b.sender), hexOrNull(b.recipient), b.name ?? null].map(jsonValue).join(',')}]`;
     const kept: Kept = { head, tail, sent: b.sender === undefined ? undefined : b, plain: `${PLAIN_START}${head}null,0${tail}` };
     this.#kept.set(b.rowid, kept);
-    if (this.#kept.size > MAX_KEPT) this.#kept.delete(this.#kept.keys().next().value!);
+    this.#order.push(b.rowid);
+    while (this.#kept.size > MAX_KEPT) this.#kept.delete(this.#order[this.#oldest++]!);
+    if (this.#oldest >= MAX_KEPT) {
+      this.#order = this.#order.slice(this.#oldest);
+      this.#oldest = 0;
+    }
     return kept;
   }
 }

@@ -3,7 +3,7 @@
  * deduction, so a bundle made on a Serval node can be edited here by the same identity and the
  * other way round. Only an authentic author yields the Author and Secret headers.
  */
-import { bundleIdToSid, recoverBundleSecret } from '../../crypto/bundle-keys.js';
+import { isSidOfBundle, recoverBundleSecret } from '../../crypto/bundle-keys.js';
 import type { Identity, KeyringService } from '../keyring/types.js';
 
 export type Authorship =
@@ -47,7 +47,7 @@ export function deduceAuthor(q: AuthorQuery, keyring: KeyringService, options: A
     const identity = keyring.find(options.author);
     return identity ? tryAuthor(q, identity, options.knownSecret) : { kind: 'unknown' };
   }
-  if (q.sender && bundleIdToSid(q.bid)?.equals(q.sender)) {
+  if (q.sender && isSidOfBundle(q.bid, q.sender)) {
     const identity = keyring.findBySigningId(q.bid);
     return identity
       ? { kind: 'authentic', identity, secret: identity.signingSecret.subarray(0, 32) }

@@ -4,7 +4,7 @@
  * import-session.ts).
  */
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { bundleIdToSid } from '../../crypto/bundle-keys.js';
+import { isSidOfBundle } from '../../crypto/bundle-keys.js';
 import { createPayloadCipherStream, payloadNonce } from '../../crypto/payload-cipher.js';
 import type { Logger } from '../../log.js';
 import type { BundleFilter, ListedBundle, ListedKeys, RhizomeStore, StoreFacts } from '../../store/rhizome/types.js';
@@ -66,7 +66,7 @@ class Rhizome implements RhizomeService {
   private selfSigned(bundle: ListedBundle): boolean {
     let known = this.selfSignedRows.get(bundle);
     if (known === undefined) {
-      known = bundleIdToSid(bundle.bid)?.equals(bundle.sender!) ?? false;
+      known = isSidOfBundle(bundle.bid, bundle.sender!);
       this.selfSignedRows.set(bundle, known);
     }
     return known;
