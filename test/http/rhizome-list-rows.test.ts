@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { send } from '../helpers/meshmb.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { insert, loadReferenceIdentities, manifestFields, referenceIdentities } from '../helpers/rhizome.js';
+import { bundleVector, importBundle, insert, loadReferenceIdentities, manifestFields, referenceIdentities } from '../helpers/rhizome.js';
 
 const IDS = referenceIdentities();
 const BOB = IDS.bob!;
@@ -139,5 +139,40 @@ void describe('bundle lists from kept rows', () => {
     const sentByBob = authorship(tb, (row) => row[column(tb, 'service')] === 'wah');
     assert.equal(sentByBob.length, BUNDLES / 50);
     assert.ok(sentByBob.every(([author, fromhere]) => author === null && fromhere === 0));
+  });
+});
+
+void describe('bundle lists between changes', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode();
+  });
+  after(() => t.destroy());
+
+  const rows = async (): Promise<Array<Record<string, unknown>>> => {
+    const r = await t.request('GET', LIST);
+    assert.equal(r.status, 200);
+    const tb = JSON.parse(r.text) as Table;
+    return tb.rows.map((row) => Object.fromEntries(tb.header.map((h, i) => [h, row[i]])));
+  };
+
+  void it('an author recorded after a listing shows in the next one; so does a bundle added', async () => {
+    const bob = bundleVector('02_authored_bob');
+    assert.equal((await importBundle(t, bob.manifest, bob.raw)).status, 201);
+    const bid = manifestFields(bob.manifest).get('id')!;
+    const row = async (): Promise<Record<string, unknown> | undefined> => (await rows()).find((r) => r.id === bid);
+    assert.deepEqual([(await row())?.['.author'], (await row())?.['.fromhere']], [null, 0], 'nobody here could have written it');
+    await loadReferenceIdentities(t);
+    assert.deepEqual([(await row())?.['.author'], (await row())?.['.fromhere']], [null, 0], 'its author is not recorded yet');
+    // Reading the manifest proves Bob its author (the BK opens with his key) and records him.
+    const read = await t.request('GET', `/restful/rhizome/${bid}.rhm`);
+    assert.equal(read.status, 200);
+    assert.equal(read.headers['serval-rhizome-bundle-author'], BOB.sid);
+    assert.deepEqual([(await row())?.['.author'], (await row())?.['.fromhere']], [BOB.sid, 1], 'the next listing shows the recorded author');
+    const before = (await rows()).length;
+    assert.equal((await insert(t, { manifest: 'name=later.txt\n', payload: 'later' })).status, 201);
+    const now = await rows();
+    assert.equal(now.length, before + 1);
+    assert.equal(now[0]!.name, 'later.txt');
   });
 });

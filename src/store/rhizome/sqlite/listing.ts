@@ -27,6 +27,14 @@ const KEY_BATCH = 1024;
  */
 const KEY_COLUMNS = 'id * 2 + (author IS NOT NULL)';
 const INT64_MAX = (1n << 63n) - 1n;
+/**
+ * Whole-store listings (newest first, no `since`) keep their keys until the next change: reading
+ * them is most of a long list's cost in SQLite (stepping one row at a time, ~0.16 µs a row), and
+ * a list asked again and again (apps polling bundlelist.json) between inserts reads the same keys.
+ * Up to this many keys per listing, for this many filters.
+ */
+const KEPT_KEYS = 65_536;
+const KEPT_LISTINGS = 8;
 
 type Params = Record<string, unknown>;
 
@@ -35,6 +43,9 @@ export class Lister {
   readonly #statements = new Map<string, Statement<[Params], ListedRow>>();
   readonly #byRowid: Statement<[string], ListedRow>;
   readonly #authors: Statement<[string], { id: bigint; author: Buffer }>;
+  /** Keys of whole-store listings by filter, valid until the store changes (changed()). */
+  readonly #keptKeys = new Map<string, readonly ListedKeys[]>();
+  #generation = 0;
 
   constructor(db: Database) {
     this.#db = db;
@@ -51,8 +62,28 @@ export class Lister {
     return this.#batches(filter, options, LISTED_COLUMNS, rowToListed);
   }
 
+  /**
+   * Rows were added, replaced or given an author: kept keys are no longer the store's. The store
+   * calls this on the main thread for every change, before anyone is told of it.
+   */
+  changed(): void {
+    this.#generation++;
+    this.#keptKeys.clear();
+  }
+
   /** Row ids, and the recorded authors of the few rows that have one: nothing else is read. */
   async *listKeys(filter: BundleFilter, options: ListOptions): AsyncGenerator<ListedKeys, void, undefined> {
+    const whole = options.order === 'desc' && options.afterRowid === undefined;
+    const name = whole ? keptName(filter) : undefined;
+    const kept = name === undefined ? undefined : this.#keptKeys.get(name);
+    if (kept !== undefined) {
+      // Fresh arrays and maps: a consumer may keep or change what it is given.
+      for (const { rowids, authors } of kept) yield { rowids: [...rowids], authors: new Map(authors) };
+      return;
+    }
+    const generation = this.#generation;
+    let keeping: ListedKeys[] | undefined = name === undefined ? undefined : [];
+    let count = 0;
     for await (const keys of this.#batches(filter, options, KEY_COLUMNS, (key) => key as unknown as number)) {
       const rowids = keys.map((key) => Math.floor(key / 2));
       const authored = rowids.filter((_, i) => keys[i]! % 2 === 1);
@@ -60,8 +91,15 @@ export class Lister {
       if (authored.length > 0) {
         for (const row of sqlite(() => this.#authors.all(JSON.stringify(authored)))) authors.set(Number(row.id), row.author);
       }
+      count += rowids.length;
+      if (count > KEPT_KEYS) keeping = undefined;
+      keeping?.push({ rowids: [...rowids], authors: new Map(authors) });
       yield { rowids, authors };
     }
+    // Kept only if read whole with no change in between (the consumer may pause between batches).
+    if (keeping === undefined || name === undefined || generation !== this.#generation) return;
+    if (this.#keptKeys.size >= KEPT_LISTINGS) this.#keptKeys.delete(this.#keptKeys.keys().next().value!);
+    this.#keptKeys.set(name, keeping);
   }
 
   listedByRowid(rowids: readonly number[]): readonly ListedBundle[] {
@@ -112,4 +150,10 @@ export class Lister {
     }
     return statement;
   }
+}
+
+/** A filter as a Map key. */
+function keptName(filter: BundleFilter): string {
+  const hex = (b: Buffer | undefined): string | null => b?.toString('hex') ?? null;
+  return JSON.stringify([filter.service ?? null, filter.name ?? null, hex(filter.sender), hex(filter.recipient), hex(filter.filehash)]);
 }

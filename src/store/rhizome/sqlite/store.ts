@@ -87,6 +87,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       now,
       committed: (payloadsDeleted) => {
         this.#roomState.changed();
+        this.#lister.changed(); // rows added or replaced: before the commits' promises settle
         if (payloadsDeleted) this.#scheduleVacuum();
       },
       notify: (bundles) => this.#notify(bundles),
@@ -192,6 +193,7 @@ class SqliteRhizomeStore implements RhizomeStore {
       if (row === undefined || row.author?.equals(author) === true) return;
       this.#statements.setAuthor.run(author, bid, v);
       this.#roomState.changed();
+      this.#lister.changed();
     });
   }
 
