@@ -68,11 +68,6 @@ export abstract class SpillingPayloadWriter implements PayloadWriter {
     return this.#state === 'finished';
   }
 
-  /** Whether the bytes went beyond memory. */
-  protected get isSpilled(): boolean {
-    return this.#spilled;
-  }
-
   /** The whole payload, when it stayed in memory and is finished. */
   protected get inline(): Buffer {
     return this.#inline ?? Buffer.alloc(0);
