@@ -14,7 +14,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../../log.js';
 import { chunksOf } from './chunks.js';
 import type { LinkTransport } from './link.js';
-import type { PeerConfig } from './types.js';
+import type { PeerConfig, PeerFound } from './types.js';
 
 export const SYNC_CONTENT_TYPE = 'application/x-tendril-sync';
 export const LINK_PATH = '/sync/v1/link';
@@ -24,7 +24,7 @@ const MAX_DELAY_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 
 /** A peer a dialer keeps a link to: its URL configured, or found on the local network. */
-export type DialPeer = PeerConfig & { readonly tokenFile?: string; readonly found: 'config' | 'mdns' };
+export type DialPeer = PeerConfig & { readonly tokenFile?: string; readonly found: Exclude<PeerFound, 'incoming'> };
 
 export class LinkRefused extends Error {
   override readonly name = 'LinkRefused';

@@ -173,7 +173,7 @@ class Sync implements SyncService {
       if (link) linked.add(link);
       const row = peerStatus(dialer.peer.url, 'outgoing', dialer.peer.found, link, link && this.#sessions.get(link), this.#fetcher, dialer);
       const twice = dialer.peer.node === undefined ? undefined : this.#claimedTwice.get(dialer.peer.node);
-      rows.push(twice && !link ? { ...row, lastError: `announced by several hosts: ${twice.join(', ')}` } : row);
+      rows.push(twice && !link ? { ...row, lastError: claimedBy(twice) } : row);
     }
     for (const link of this.#links) {
       if (!linked.has(link) && link.direction === 'incoming') rows.push(peerStatus(link.address, 'incoming', 'incoming', link, this.#sessions.get(link), this.#fetcher, undefined));
@@ -183,7 +183,7 @@ class Sync implements SyncService {
     for (const p of configured) {
       if (p.url !== undefined || p.node === undefined || this.#lastFound.has(p.node)) continue;
       const twice = this.#claimedTwice.get(p.node);
-      rows.push(unlinkedStatus(`node:${p.node}`, p.node, 'waiting', twice ? `announced by several hosts: ${twice.join(', ')}` : 'not found on the local network'));
+      rows.push(unlinkedStatus(`node:${p.node}`, p.node, 'waiting', twice ? claimedBy(twice) : 'not found on the local network'));
     }
     const known = new Set([...configured.map((p) => p.node), ...[...this.#links].filter((l) => !l.closed).map((l) => l.peer?.node)]);
     const urls = new Set(rows.map((r) => r.address));
@@ -313,3 +313,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   return new Sync(options);
 }
 
+/** The status of a peer whose node id more than one host announces (none of them is dialled anew). */
+function claimedBy(urls: readonly string[]): string {
+  return `announced by several hosts: ${urls.join(', ')}`;
+}

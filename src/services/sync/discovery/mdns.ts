@@ -17,7 +17,7 @@ import makeMdns from 'multicast-dns';
 import type { Packet } from 'dns-packet';
 import type { Logger } from '../../../log.js';
 import { advertRecords, asksForUs, readResponse, SERVICE, SERVICES_ENUM } from './records.js';
-import type { DiscoveredPeer, PeerDiscovery } from './types.js';
+import type { AdvertisedServer, DiscoveredPeer, PeerDiscovery } from './types.js';
 
 const MDNS_PORT = 5353;
 /** Services kept at once: beyond it, new ones are ignored until some expire. */
@@ -28,14 +28,6 @@ const MIN_TTL_SECONDS = 60;
 const QUERY_DELAYS_MS = [0, 1_000, 3_000];
 const QUERY_EVERY_MS = 60_000;
 const SWEEP_EVERY_MS = 5_000;
-
-/** A web server of this node that serves sync, as it listens. */
-export interface AdvertisedServer {
-  readonly scheme: 'http' | 'https';
-  readonly bind: string;
-  readonly port: number;
-  readonly path?: string;
-}
 
 interface Entry extends DiscoveredPeer {
   readonly instance: string;

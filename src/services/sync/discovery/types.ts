@@ -2,7 +2,12 @@
  * The contract of peer discovery on the local network, as the sync service sees it: what has been
  * found, and word when that changes. The sync service decides whom to dial (docs/sync.md §11).
  */
-import type { AdvertisedServer } from './mdns.js';
+import type { Advert } from './records.js';
+
+/** A web server of this node that serves sync, as it listens. */
+export interface AdvertisedServer extends Advert {
+  readonly bind: string;
+}
 
 /** A sync web server another node announced. */
 export interface DiscoveredPeer {
